@@ -1,0 +1,2 @@
+/* placeholder */
+int server_main(int argc, char **argv) { (void)argc; (void)argv; return 1; }
