@@ -9,8 +9,9 @@ CHECK_LIBS := $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
+CFLAGS += -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS ?=
+LDFLAGS += $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -117,6 +118,17 @@ $(BUILD)/crypto-prims: $(BUILD)/contrib/bench/crypto_prims.o $(CORE_OBJS)
 
 bench: all $(BUILD)/crypto-prims
 	sh contrib/bench/run.sh $(BUILD)
+
+# libFuzzer targets (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_cell -max_total_time=60
+# build-fuzz/corpus-cell contrib/fuzz/seeds/cell
+FUZZERS := fuzz_cell fuzz_ec
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" $(patsubst %,build-fuzz/%,$(FUZZERS))
+
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 clean:
 	rm -rf build build-asan build-fuzz
