@@ -1,6 +1,9 @@
 /* contrib/fuzz/fuzz_ec.c: libFuzzer entry for the REC2/UEC2 key loaders (spec/themis.md §1.4).
  * A loaded key must behave: a public key re-exports to a container that loads again and
- * agrees in ECDH, a private key exports to the same 45-byte container form. `make fuzz`. */
+ * agrees in ECDH, a private key exports to the same 45-byte container form. The first input
+ * byte is a selector: when it is odd, the key that follows gets a correct size field and CRC
+ * so that mutations reach the point and scalar decoders instead of stopping at the checksum.
+ * `make fuzz`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +11,37 @@
 #include <sodium.h>
 
 #include "lib/crypto/ec.h"
+#include "lib/crypto/soter.h"
 
 static struct ec_priv *fixed;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void check_key(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *copy;
+	char tag[4];
+
+	if (size < 1)
+		return 0;
+	if ((data[0] & 1) == 0 || size < 1 + SOTER_HDR_LEN) {
+		check_key(data + 1, size - 1);
+		return 0;
+	}
+	copy = malloc(size - 1);
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data + 1, size - 1);
+	memcpy(tag, copy, 4);
+	soter_container_seal(copy, tag, size - 1);
+	check_key(copy, size - 1);
+	free(copy);
+	return 0;
+}
+
+static void check_key(const uint8_t *data, size_t size)
 {
 	struct ec_priv *k = NULL;
 	struct ec_pub *p = NULL, *p2 = NULL;
@@ -41,5 +69,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ec_pub_free(p);
 		ec_pub_free(p2);
 	}
-	return 0;
 }
