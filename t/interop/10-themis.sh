@@ -159,6 +159,7 @@ for side in C J; do
 		same "sign $side->verify $o, key from $k" "$(run $o verify "$spub" "$sg")" "$m"
 	done
 	sg=$(run $side sign "$priv_C" "$m")
+	same "verify $o: a byte after the signature is ignored" "$(run $o verify "$pub_C" "${sg}00")" "$m"
 	refuses "verify $o: wrong public key" $o verify "$pub_J" "$sg"
 	refuses "verify $o: message byte flipped" $o verify "$pub_C" "$(flip "$sg" 20)"
 done
