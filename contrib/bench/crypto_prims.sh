@@ -2,11 +2,14 @@
 # contrib/bench/crypto_prims.sh BUILD_DIR: lib/crypto throughput next to `openssl speed` on the
 # same machine, as ratios (ECDH P-256 and AES-256-GCM are the ceilings for our primitives).
 # Each side runs BENCH_ROUNDS times, alternating, and the best figure of each is kept, which
-# evens out load from other processes on a shared machine.
+# evens out load from other processes on a shared machine. BENCH_CPU=1 measures CPU time on
+# both sides (openssl speed without -elapsed) instead of wall-clock time.
 set -eu
 build=${1:-build}
 secs=${BENCH_SECONDS:-3}
 rounds=${BENCH_ROUNDS:-2}
+elapsed=-elapsed cpu=""
+[ "${BENCH_CPU:-0}" = 1 ] && elapsed="" cpu=cpu
 tool=$build/crypto-prims
 [ -x "$tool" ] || { echo "missing $tool"; exit 1; }
 
@@ -14,13 +17,13 @@ all=""
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	# ecdh line: "... ecdh (nistp256) 0.0000s OPS"
-	e=$(openssl speed -elapsed -seconds "$secs" ecdhp256 2>/dev/null |
+	e=$(openssl speed $elapsed -seconds "$secs" ecdhp256 2>/dev/null |
 		awk '/ecdh \(nistp256\)/ { print "ossl_ecdh", $NF }')
 	# AES-256-GCM columns: 16 64 256 1024 8192 16384 bytes, in 1000s of bytes per second
-	g=$(openssl speed -elapsed -seconds "$secs" -evp aes-256-gcm 2>/dev/null |
+	g=$(openssl speed $elapsed -seconds "$secs" -evp aes-256-gcm 2>/dev/null |
 		awk '/^AES-256-GCM/ { gsub(/k/, ""); print "ossl_gcm_256", $4 / 1000;
 			print "ossl_gcm_1024", $5 / 1000; print "ossl_gcm_16384", $7 / 1000 }')
-	o=$("$tool" "$secs" | awk '{ print $1, $2 }')
+	o=$("$tool" "$secs" $cpu | awk '{ print $1, $2 }')
 	all="$all
 $e
 $g
