@@ -21,13 +21,20 @@ endif
 
 # Sources, listed explicitly (one per line keeps merges trivial).
 LIB_SRCS := \
+	lib/acrawriter.c \
 	lib/bytes.c \
+	lib/codec.c \
 	lib/conf.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
 	lib/crypto/cell.c \
 	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/poison.c \
 	lib/crypto/smessage.c \
 	lib/crypto/soter.c \
 	lib/crypto/sym.c \
+	lib/crypto/zone.c \
 	lib/err.c \
 	lib/log.c \
 	lib/secmem.c \
@@ -39,6 +46,7 @@ MODE_SRCS := \
 
 UNIT_SRCS := \
 	t/unit/main.c \
+	t/unit/test_acrastruct.c \
 	t/unit/test_bytes.c \
 	t/unit/test_cell.c \
 	t/unit/test_conf.c \
