@@ -46,12 +46,16 @@ MODE_SRCS := \
 
 UNIT_SRCS := \
 	t/unit/main.c \
+	t/unit/test_acrablock.c \
 	t/unit/test_acrastruct.c \
 	t/unit/test_bytes.c \
 	t/unit/test_cell.c \
+	t/unit/test_codec.c \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
+	t/unit/test_poison.c \
 	t/unit/test_soter.c \
+	t/unit/test_zone.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

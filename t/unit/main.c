@@ -15,6 +15,10 @@ static const suite_fn suites[] = {
 	ec_suite,
 	cell_suite,
 	acrastruct_suite,
+	acrablock_suite,
+	zone_suite,
+	poison_suite,
+	codec_suite,
 };
 
 int main(void)
