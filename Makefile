@@ -54,6 +54,7 @@ UNIT_SRCS := \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
 	t/unit/test_poison.c \
+	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
 	t/unit/test_zone.c \
 
@@ -82,6 +83,10 @@ $(BUILD)/t/unit/%.o: t/unit/%.c
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
+# Test tool over lib/crypto for the wasm-themis interop tests (not part of the acra binary).
+$(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
@@ -89,7 +94,7 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all
+interop: all $(BUILD)/themis-tool
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
@@ -118,7 +123,11 @@ demo:
 	$(MAKE) all
 	sh contrib/demo.sh $(BUILD)
 
-bench: all
+# lib/crypto micro-benchmark (contrib/bench/crypto_prims.sh)
+$(BUILD)/crypto-prims: $(BUILD)/contrib/bench/crypto_prims.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: all $(BUILD)/crypto-prims
 	sh contrib/bench/run.sh $(BUILD)
 
 clean:
