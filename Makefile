@@ -87,6 +87,9 @@ $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 $(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
@@ -94,7 +97,7 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all $(BUILD)/themis-tool
+interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
