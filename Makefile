@@ -130,7 +130,11 @@ demo:
 $(BUILD)/crypto-prims: $(BUILD)/contrib/bench/crypto_prims.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench: all $(BUILD)/crypto-prims
+# AcraStruct/AcraBlock benchmark (contrib/bench/crypto.sh)
+$(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
 
 clean:
