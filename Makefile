@@ -137,6 +137,23 @@ $(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
 bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
 
+# libFuzzer targets (clang): every parser of untrusted bytes, with ASan and UBSan.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(patsubst %.c,build-fuzz/%.o,$(LIB_SRCS) $(PROTO_SRCS))
+FUZZ_TARGETS := \
+	build-fuzz/fuzz_codec \
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build build-asan build-fuzz
 
