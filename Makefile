@@ -63,7 +63,7 @@ CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all acrawriter check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -90,6 +90,28 @@ $(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
 $(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# libacrawriter.a: the application C API (lib/acrawriter.h, docs/acrawriter.md) and what it needs.
+ACRAWRITER_SRCS := \
+	lib/acrawriter.c \
+	lib/bytes.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
+	lib/crypto/cell.c \
+	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/smessage.c \
+	lib/crypto/soter.c \
+	lib/crypto/sym.c \
+	lib/crypto/zone.c \
+	lib/err.c \
+	lib/secmem.c \
+
+$(BUILD)/libacrawriter.a: $(patsubst %.c,$(BUILD)/%.o,$(ACRAWRITER_SRCS))
+	rm -f $@
+	ar rcs $@ $^
+
+acrawriter: $(BUILD)/libacrawriter.a
+
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
@@ -97,7 +119,7 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool
+interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool $(BUILD)/libacrawriter.a
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
