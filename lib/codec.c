@@ -341,14 +341,10 @@ static enum outcome handle(struct call *k, enum envelope_id id, struct bytes env
 	if (!k->poison_only) {
 		if (id == ENVELOPE_ACRASTRUCT) {
 			ks = keys_get(k, CODEC_KEY_STRUCT_PRIV);
-			for (size_t i = 0; ks != NULL && i < ks->n; i++) {
-				rc = acrastruct_decrypt(ks->priv[i], ctx, ctx_len, env.p, env.len,
-							dst, cap, pt_len);
-				if (rc == ACRA_OK)
-					goto decrypted;
-				if (rc == ACRA_EPROTO)
-					break;
-			}
+			if (ks != NULL && acrastruct_decrypt_any(ks->priv, ks->n, ctx, ctx_len, env.p,
+								 env.len, dst, cap, pt_len,
+								 NULL) == ACRA_OK)
+				goto decrypted;
 		} else {
 			ks = keys_get(k, CODEC_KEY_BLOCK_SYM);
 			for (size_t i = 0; ks != NULL && i < ks->n; i++) {
