@@ -636,6 +636,44 @@ START_TEST(test_encrypt)
 }
 END_TEST
 
+/* PostgreSQL 15's own hex and escape output of every byte value (t/unit/vectors/pg_bytea.txt):
+ * the codec must read it, and write a decrypted value back exactly as PostgreSQL would. */
+START_TEST(test_postgres_bytea_forms)
+{
+	FILE *f = fopen("vectors/pg_bytea.txt", "r");
+	char line[4096];
+	int n_forms = 0;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f)); /* comment */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct codec_params p = params(CODEC_ENC_PG_TEXT, CODEC_SCAN_WHOLE);
+		struct codec_result r, d;
+		size_t n = strcspn(line, "\n");
+		uint8_t *copy;
+
+		line[n] = 0;
+		p.enc = n_forms == 0 ? CODEC_ENC_PG_HEX : CODEC_ENC_PG_ESCAPE;
+		ck_assert_int_eq(codec_encrypt(cd, &p, CODEC_ACRABLOCK, true, (const uint8_t *)line, n,
+					       &r),
+				 0);
+		ck_assert_int_eq(r.status, CODEC_DONE);
+		/* 256 + 7 plaintext bytes + 150 of serialized AcraBlock */
+		ck_assert_uint_eq(n_forms == 0 ? (r.out.len - 2) / 2 : 0, n_forms == 0 ? 263 + 150 : 0);
+		copy = malloc(r.out.len);
+		memcpy(copy, r.out.p, r.out.len);
+		p.enc = CODEC_ENC_PG_TEXT;
+		ck_assert_int_eq(codec_decrypt(cd, &p, copy, r.out.len, &d), 0);
+		ck_assert_int_eq(d.status, CODEC_DONE);
+		ck_out(&d, line, n);
+		free(copy);
+		n_forms++;
+	}
+	fclose(f);
+	ck_assert_int_eq(n_forms, 2);
+}
+END_TEST
+
 START_TEST(test_large_and_reuse)
 {
 	struct codec_params p = params(CODEC_ENC_RAW, CODEC_SCAN_INLINE);
@@ -681,6 +719,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, test_zone_mode);
 	tcase_add_test(tc, test_zone_column_poison);
 	tcase_add_test(tc, test_encrypt);
+	tcase_add_test(tc, test_postgres_bytea_forms);
 	tcase_add_test(tc, test_large_and_reuse);
 	suite_add_tcase(s, tc);
 	return s;
