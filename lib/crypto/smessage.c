@@ -100,9 +100,9 @@ int smessage_verify(const struct ec_pub *k, const uint8_t *in, size_t in_len,
 		return ACRA_EPROTO;
 	mlen = rd_le32(in + 4);
 	slen = rd_le32(in + 8);
-	/* Themis tolerates trailing bytes after the signature; no signer writes any, so the
-	 * lengths must account for the whole message here */
-	if (mlen == 0 || slen == 0 || (uint64_t)SM_SIGN_HDR + mlen + slen != in_len)
+	/* like Themis (checked against wasm-themis 0.15.0), bytes after the signature are
+	 * tolerated and ignored; they are neither signed nor returned */
+	if (mlen == 0 || slen == 0 || (uint64_t)SM_SIGN_HDR + mlen + slen > in_len)
 		return ACRA_EPROTO;
 	if (ec_verify(k, in + SM_SIGN_HDR, mlen, in + SM_SIGN_HDR + mlen, slen) != ACRA_OK)
 		return ACRA_ECRYPTO;

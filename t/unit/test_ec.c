@@ -1,5 +1,6 @@
 /* t/unit/test_ec.c: REC2/UEC2 containers, ECDH and ECDSA against wasm-themis key pairs
  * (spec/themis.md §1.3-§1.5, §3.2, §3.3, §4.6b). */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -105,6 +106,7 @@ START_TEST(test_uncompressed_public_import)
 	ck_assert_int_eq(memcmp(pub, a, EC_PUB_LEN), 0); /* exported compressed */
 	ck_assert_int_eq(ec_derive(b, k, s), 0);
 	ck_hex_eq(s, VEC_ECDH_AB);
+	ec_pub_free(k);
 	/* the same point in hybrid form (06/07) is not accepted */
 	c[12] = 6 | (c[12 + 64] & 1);
 	soter_container_seal(c, "UEC2", sizeof(c));
@@ -344,6 +346,54 @@ START_TEST(test_sign_verify)
 }
 END_TEST
 
+/* One ec_priv/ec_pub pair used from several threads at once (key caches are shared by the
+ * proxy's worker threads): every ECDH result and signature stays correct. */
+struct thread_arg {
+	struct ec_priv *k;
+	struct ec_pub *peer, *own_pub;
+	int bad;
+};
+
+static void *hammer(void *p)
+{
+	struct thread_arg *a = p;
+	size_t n;
+	uint8_t *want = unhex(VEC_ECDH_AB, &n), s[32], sig[EC_SIG_MAX];
+
+	for (int i = 0; i < 200; i++) {
+		size_t sig_len;
+
+		if (ec_derive(a->k, a->peer, s) != 0 || memcmp(s, want, 32) != 0)
+			a->bad++;
+		if (i % 20 == 0 && (ec_sign(a->k, s, 32, sig, &sig_len) != 0 ||
+				    ec_verify(a->own_pub, s, 32, sig, sig_len) != 0))
+			a->bad++;
+	}
+	free(want);
+	return NULL;
+}
+
+START_TEST(test_threads_share_keys)
+{
+	struct ec_priv *a = load_priv(VEC_PRIV_A);
+	struct ec_pub *pb = load_pub(VEC_PUB_B), *pa = load_pub(VEC_PUB_A);
+	struct thread_arg args[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ a, pb, pa, 0 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(args[i].bad, 0);
+	}
+	ec_priv_free(a);
+	ec_pub_free(pa);
+	ec_pub_free(pb);
+}
+END_TEST
+
 Suite *ec_suite(void)
 {
 	Suite *s = suite_create("ec");
@@ -358,6 +408,7 @@ Suite *ec_suite(void)
 	tcase_add_test(tc, test_container_rejects);
 	tcase_add_test(tc, test_generate_and_export);
 	tcase_add_test(tc, test_sign_verify);
+	tcase_add_test(tc, test_threads_share_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

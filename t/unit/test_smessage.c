@@ -128,6 +128,16 @@ START_TEST(test_verify_wasm_signature)
 	}
 	for (size_t len = 0; len < n; len++)
 		ck_assert_int_ne(smessage_verify(k.pa, in, len, &msg, &msg_len), 0);
+	/* a trailing byte is ignored, as wasm-themis does */
+	{
+		uint8_t *longer = malloc(n + 1);
+
+		memcpy(longer, in, n);
+		longer[n] = 0x42;
+		ck_assert_int_eq(smessage_verify(k.pa, longer, n + 1, &msg, &msg_len), 0);
+		ck_assert_uint_eq(msg_len, 12);
+		free(longer);
+	}
 	/* lengths pointing past the buffer, including values that wrap 32-bit sums */
 	wr_le32(in + 4, 13);
 	ck_assert_int_eq(smessage_verify(k.pa, in, n, &msg, &msg_len), ACRA_EPROTO);
