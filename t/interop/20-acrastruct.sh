@@ -11,11 +11,11 @@ tool=$build/acrastruct-tool
 npm_dir=$root/.cache/npm
 
 command -v node >/dev/null 2>&1 || { echo "node not installed: skip"; exit 77; }
-if [ ! -f "$npm_dir/node_modules/wasm-themis/package.json" ]; then
+if ! grep -q '"version": "0.15.0"' "$npm_dir/node_modules/wasm-themis/package.json" 2>/dev/null; then
 	command -v npm >/dev/null 2>&1 || { echo "npm not installed: skip"; exit 77; }
 	mkdir -p "$npm_dir"
-	if ! npm install --prefix "$npm_dir" --no-save --no-package-lock wasm-themis@0.15.0 \
-		>"$npm_dir/install.log" 2>&1; then
+	if ! npm install --prefix "$npm_dir" --no-save --no-package-lock --fetch-retries=1 \
+		--fetch-retry-maxtimeout=15000 wasm-themis@0.15.0 >"$npm_dir/install.log" 2>&1; then
 		echo "cannot install wasm-themis (registry unreachable?): skip"
 		exit 77
 	fi

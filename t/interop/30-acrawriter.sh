@@ -10,8 +10,10 @@ npm_dir=$root/.cache/npm
 tool=$build/acrastruct-tool
 
 command -v node >/dev/null 2>&1 || { echo "node not installed: skip"; exit 77; }
-[ -f "$npm_dir/node_modules/wasm-themis/package.json" ] || sh "$root/t/interop/20-acrastruct.sh" >/dev/null 2>&1
-[ -f "$npm_dir/node_modules/wasm-themis/package.json" ] || { echo "no wasm-themis: skip"; exit 77; }
+have_themis() { grep -q '"version": "0.15.0"' "$npm_dir/node_modules/wasm-themis/package.json" 2>/dev/null; }
+# 20-acrastruct.sh installs wasm-themis when it is missing
+have_themis || sh "$root/t/interop/20-acrastruct.sh" >/dev/null 2>&1
+have_themis || { echo "no wasm-themis 0.15.0: skip"; exit 77; }
 [ -f "$build/libacrawriter.a" ] && [ -x "$tool" ] || { echo "missing libacrawriter.a or acrastruct-tool"; exit 1; }
 export NODE_PATH="$npm_dir/node_modules"
 J() { node "$root/t/interop/acrastruct.js" "$@"; }
