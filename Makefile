@@ -22,13 +22,20 @@ endif
 
 # Sources, listed explicitly (one per line keeps merges trivial).
 LIB_SRCS := \
+	lib/acrawriter.c \
 	lib/bytes.c \
+	lib/codec.c \
 	lib/conf.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
 	lib/crypto/cell.c \
 	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/poison.c \
 	lib/crypto/smessage.c \
 	lib/crypto/soter.c \
 	lib/crypto/sym.c \
+	lib/crypto/zone.c \
 	lib/err.c \
 	lib/log.c \
 	lib/secmem.c \
@@ -40,19 +47,24 @@ MODE_SRCS := \
 
 UNIT_SRCS := \
 	t/unit/main.c \
+	t/unit/test_acrablock.c \
+	t/unit/test_acrastruct.c \
 	t/unit/test_bytes.c \
 	t/unit/test_cell.c \
+	t/unit/test_codec.c \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
+	t/unit/test_poison.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
+	t/unit/test_zone.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all acrawriter check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -76,6 +88,31 @@ $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 $(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# libacrawriter.a: the application C API (lib/acrawriter.h, docs/acrawriter.md) and what it needs.
+ACRAWRITER_SRCS := \
+	lib/acrawriter.c \
+	lib/bytes.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
+	lib/crypto/cell.c \
+	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/smessage.c \
+	lib/crypto/soter.c \
+	lib/crypto/sym.c \
+	lib/crypto/zone.c \
+	lib/err.c \
+	lib/secmem.c \
+
+$(BUILD)/libacrawriter.a: $(patsubst %.c,$(BUILD)/%.o,$(ACRAWRITER_SRCS))
+	rm -f $@
+	ar rcs $@ $^
+
+acrawriter: $(BUILD)/libacrawriter.a
+
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
@@ -83,7 +120,7 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all $(BUILD)/themis-tool
+interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool $(BUILD)/libacrawriter.a
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
@@ -116,12 +153,16 @@ demo:
 $(BUILD)/crypto-prims: $(BUILD)/contrib/bench/crypto_prims.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench: all $(BUILD)/crypto-prims
+# AcraStruct/AcraBlock benchmark (contrib/bench/crypto.sh)
+$(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
 
 # libFuzzer targets (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_cell -max_total_time=60
 # build-fuzz/corpus-cell contrib/fuzz/seeds/cell
-FUZZERS := fuzz_cell fuzz_ec
+FUZZERS := fuzz_cell fuzz_codec fuzz_ec
 fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang \
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
