@@ -23,6 +23,11 @@ endif
 LIB_SRCS := \
 	lib/bytes.c \
 	lib/conf.c \
+	lib/crypto/cell.c \
+	lib/crypto/ec.c \
+	lib/crypto/smessage.c \
+	lib/crypto/soter.c \
+	lib/crypto/sym.c \
 	lib/err.c \
 	lib/log.c \
 	lib/secmem.c \
@@ -35,7 +40,10 @@ MODE_SRCS := \
 UNIT_SRCS := \
 	t/unit/main.c \
 	t/unit/test_bytes.c \
+	t/unit/test_cell.c \
 	t/unit/test_conf.c \
+	t/unit/test_ec.c \
+	t/unit/test_soter.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

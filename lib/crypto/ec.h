@@ -27,6 +27,13 @@ int ec_key_check(const uint8_t *buf, size_t len, bool *is_private) ACRA_MUSTCHEC
  * pub[EC_PUB_LEN] (UEC2, compressed). */
 int ec_keypair_generate(struct secret **priv, uint8_t pub[EC_PUB_LEN]) ACRA_MUSTCHECK;
 
+/* New private key straight into an imported object (ephemeral keys: no container round trip).
+ * *out is owned: ec_priv_free(). */
+int ec_priv_generate(struct ec_priv **out) ACRA_MUSTCHECK;
+/* REC2 container (45 bytes, 00 || d) of an imported private key, in secure memory.
+ * *out is owned: secret_free(). */
+int ec_priv_export(const struct ec_priv *k, struct secret **out) ACRA_MUSTCHECK;
+
 /* Import a REC2 (32- or 33-byte payload) or UEC2 (compressed or uncompressed) container.
  * *out is owned: ec_priv_free()/ec_pub_free(). ACRA_EPROTO on malformed input. */
 int ec_priv_load(struct ec_priv **out, const uint8_t *buf, size_t len) ACRA_MUSTCHECK;

@@ -11,6 +11,9 @@ typedef Suite *(*suite_fn)(void);
 static const suite_fn suites[] = {
 	bytes_suite,
 	conf_suite,
+	soter_suite,
+	ec_suite,
+	cell_suite,
 };
 
 int main(void)

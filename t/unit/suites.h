@@ -6,5 +6,8 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *soter_suite(void);
+Suite *ec_suite(void);
+Suite *cell_suite(void);
 
 #endif
