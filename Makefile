@@ -21,13 +21,20 @@ endif
 
 # Sources, listed explicitly (one per line keeps merges trivial).
 LIB_SRCS := \
+	lib/acrawriter.c \
 	lib/bytes.c \
+	lib/codec.c \
 	lib/conf.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
 	lib/crypto/cell.c \
 	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/poison.c \
 	lib/crypto/smessage.c \
 	lib/crypto/soter.c \
 	lib/crypto/sym.c \
+	lib/crypto/zone.c \
 	lib/err.c \
 	lib/log.c \
 	lib/secmem.c \
@@ -39,18 +46,24 @@ MODE_SRCS := \
 
 UNIT_SRCS := \
 	t/unit/main.c \
+	t/unit/test_acrablock.c \
+	t/unit/test_acrastruct.c \
 	t/unit/test_bytes.c \
 	t/unit/test_cell.c \
+	t/unit/test_codec.c \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
+	t/unit/test_poison.c \
+	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
+	t/unit/test_zone.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all acrawriter check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -70,6 +83,35 @@ $(BUILD)/t/unit/%.o: t/unit/%.c
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
+# Test tool over lib/crypto for the wasm-themis interop tests (not part of the acra binary).
+$(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# libacrawriter.a: the application C API (lib/acrawriter.h, docs/acrawriter.md) and what it needs.
+ACRAWRITER_SRCS := \
+	lib/acrawriter.c \
+	lib/bytes.c \
+	lib/crypto/acrablock.c \
+	lib/crypto/acrastruct.c \
+	lib/crypto/cell.c \
+	lib/crypto/ec.c \
+	lib/crypto/envelope.c \
+	lib/crypto/smessage.c \
+	lib/crypto/soter.c \
+	lib/crypto/sym.c \
+	lib/crypto/zone.c \
+	lib/err.c \
+	lib/secmem.c \
+
+$(BUILD)/libacrawriter.a: $(patsubst %.c,$(BUILD)/%.o,$(ACRAWRITER_SRCS))
+	rm -f $@
+	ar rcs $@ $^
+
+acrawriter: $(BUILD)/libacrawriter.a
+
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
@@ -77,7 +119,7 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all
+interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool $(BUILD)/libacrawriter.a
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
@@ -106,8 +148,33 @@ demo:
 	$(MAKE) all
 	sh contrib/demo.sh $(BUILD)
 
-bench: all
+# lib/crypto micro-benchmark (contrib/bench/crypto_prims.sh)
+$(BUILD)/crypto-prims: $(BUILD)/contrib/bench/crypto_prims.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# AcraStruct/AcraBlock benchmark (contrib/bench/crypto.sh)
+$(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
+
+# libFuzzer targets (clang): every parser of untrusted bytes, with ASan and UBSan.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(patsubst %.c,build-fuzz/%.o,$(LIB_SRCS) $(PROTO_SRCS))
+FUZZ_TARGETS := \
+	build-fuzz/fuzz_codec \
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -39,12 +39,13 @@ int poison_make(enum poison_type type, const struct ec_pub *poison_pub, const ui
 /* Is the whole AcraStruct as (acrastruct_check'ed by the callee) a poison record, i.e. does
  * it fully decrypt, context empty, with one of keys[0..n_keys) (current and rotated poison
  * private keys)? scratch (borrowed) holds at least as_len - ACRASTRUCT_OVERHEAD bytes and is
- * wiped. Returns 1 (poison), 0 (not), or ACRA_EPROTO if as is not an AcraStruct. */
+ * wiped. Returns 1 (poison), 0 (not), ACRA_EPROTO if as is not an AcraStruct, ACRA_ERANGE
+ * if scratch is too small. */
 int poison_check_acrastruct(const struct ec_priv *const *keys, size_t n_keys, const uint8_t *as,
 			    size_t as_len, uint8_t *scratch, size_t scratch_cap) ACRA_MUSTCHECK;
 
 /* Same for a whole AcraBlock and the poison symmetric keys keys[0..n_keys). scratch holds at
- * least blk_len - ACRABLOCK_OVERHEAD bytes. Returns 1, 0 or ACRA_EPROTO. */
+ * least blk_len - ACRABLOCK_OVERHEAD bytes. Returns 1, 0, ACRA_EPROTO or ACRA_ERANGE. */
 int poison_check_acrablock(const struct secret *const *keys, size_t n_keys, const uint8_t *blk,
 			   size_t blk_len, uint8_t *scratch, size_t scratch_cap) ACRA_MUSTCHECK;
 

@@ -14,6 +14,12 @@ static const suite_fn suites[] = {
 	soter_suite,
 	ec_suite,
 	cell_suite,
+	smessage_suite,
+	acrastruct_suite,
+	acrablock_suite,
+	zone_suite,
+	poison_suite,
+	codec_suite,
 };
 
 int main(void)

@@ -9,5 +9,11 @@ Suite *conf_suite(void);
 Suite *soter_suite(void);
 Suite *ec_suite(void);
 Suite *cell_suite(void);
+Suite *smessage_suite(void);
+Suite *acrastruct_suite(void);
+Suite *acrablock_suite(void);
+Suite *zone_suite(void);
+Suite *poison_suite(void);
+Suite *codec_suite(void);
 
 #endif
