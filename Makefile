@@ -36,6 +36,9 @@ LIB_SRCS := \
 	lib/crypto/sym.c \
 	lib/crypto/zone.c \
 	lib/err.c \
+	lib/keystore/fs.c \
+	lib/keystore/keystore.c \
+	lib/keystore/master.c \
 	lib/log.c \
 	lib/secmem.c \
 
@@ -53,6 +56,7 @@ UNIT_SRCS := \
 	t/unit/test_codec.c \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
+	t/unit/test_keystore.c \
 	t/unit/test_poison.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
