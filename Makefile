@@ -36,6 +36,7 @@ LIB_SRCS := \
 	lib/crypto/sym.c \
 	lib/crypto/zone.c \
 	lib/err.c \
+	lib/fdio.c \
 	lib/keystore/fs.c \
 	lib/keystore/keystore.c \
 	lib/keystore/master.c \
@@ -45,7 +46,11 @@ LIB_SRCS := \
 PROTO_SRCS := \
 
 MODE_SRCS := \
+	modes/addzone.c \
+	modes/keymaker.c \
+	modes/reader.c \
 	modes/server.c \
+	modes/writer.c \
 
 UNIT_SRCS := \
 	t/unit/main.c \

@@ -370,7 +370,8 @@ int keystore_open(struct keystore **out, const struct keystore_opts *o)
 		if (rc != ACRA_OK)
 			goto fail;
 	}
-	if (ks->st.ops->check_dir != NULL) {
+	/* without a master key no private file is read: a public keys dir may be shared */
+	if (ks->master != NULL && ks->st.ops->check_dir != NULL) {
 		rc = ks->st.ops->check_dir(ks->st.ctx, ks->dir);
 		if (rc != ACRA_OK)
 			goto fail;

@@ -141,11 +141,11 @@ struct keystore_opts {
 	const struct secret *master_key; /* borrowed, copied; NULL = public keys only */
 	const struct keystore_storage *storage; /* copied; NULL = filesystem. The keystore
 						 * takes the backend ctx and frees it. */
-	bool create;            /* make the directories (0700) if missing (keymaker, addzone) */
 };
 
-/* Open a keystore (*out returns owned, keystore_free). Refuses a private directory that
- * group or others may access (ACRA_EPERM, keystore_last_error() tells how to fix it).
+/* Open a keystore (*out returns owned, keystore_free). With a master key, refuses a
+ * private directory that group or others may access (ACRA_EPERM, keystore_last_error()
+ * tells how to fix it); without one only public keys can be read and nothing is checked.
  * A missing directory is fine: keys are then reported missing. A keystore v2 directory
  * (a "version" file) is refused with ACRA_EINVAL. */
 int keystore_open(struct keystore **out, const struct keystore_opts *o) ACRA_MUSTCHECK;
