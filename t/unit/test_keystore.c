@@ -17,6 +17,7 @@
 #include "lib/crypto/ec.h"
 #include "lib/keystore/keystore.h"
 #include "t/unit/suites.h"
+#include "t/unit/vectors/keystore_acra082.h"
 
 static char tmpdir[64];
 static char keydir[128];
@@ -644,6 +645,84 @@ START_TEST(test_codec_provider_and_zones)
 }
 END_TEST
 
+/* A keystore made by real Acra 0.82 loads: every private key unseals with Acra's context
+ * and matches its .pub file, and the poison record acra-poisonrecordmaker made (a real
+ * AcraStruct) decrypts with the poison key. */
+START_TEST(test_acra082_keystore)
+{
+	static const struct {
+		enum keystore_kind kind;
+		const char *id;
+	} pairs[] = {
+		{ KEYSTORE_CONNECTOR, "test-client" }, { KEYSTORE_SERVER, "test-client" },
+		{ KEYSTORE_TRANSLATOR, "test-client" }, { KEYSTORE_STORAGE, "test-client" },
+		{ KEYSTORE_ZONE, acra082_zone },       { KEYSTORE_POISON, NULL },
+	};
+	struct secret *mk = NULL;
+	struct keystore *ks;
+	struct keystore_keys priv, pub;
+	uint8_t buf[512], rec[512], got[EC_PUB_LEN], out[128];
+	size_t n = 0, rec_len = 0, pt_len = 0;
+	char p[300];
+
+	ck_assert_int_eq(mkdir(keydir, 0700), 0);
+	snprintf(p, sizeof(p), "%s/.poison_key", keydir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	for (size_t i = 0; i < sizeof(acra082_files) / sizeof(acra082_files[0]); i++) {
+		const char *name = acra082_files[i].name;
+		bool is_pub = strstr(name, ".pub") != NULL;
+		FILE *f;
+
+		ck_assert_int_eq(sodium_base642bin(buf, sizeof(buf), acra082_files[i].b64,
+						   strlen(acra082_files[i].b64), NULL, &n, NULL,
+						   sodium_base64_VARIANT_ORIGINAL),
+				 0);
+		ck_assert_uint_eq(n, is_pub ? 45 : 89);
+		snprintf(p, sizeof(p), "%s/%s", keydir, name);
+		f = fopen(p, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(buf, 1, n, f), n);
+		fclose(f);
+		ck_assert_int_eq(chmod(p, is_pub ? 0644 : 0600), 0);
+	}
+	ck_assert_int_eq(keystore_master_key_parse(acra082_master_b64, &mk), ACRA_OK);
+	ks = open_ks(0, mk);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		const uint8_t *id = U(pairs[i].id != NULL ? pairs[i].id : "");
+		size_t id_len = pairs[i].id != NULL ? strlen(pairs[i].id) : 0;
+
+		ck_assert_msg(keystore_get(ks, pairs[i].kind, KEYSTORE_PRIVATE, id, id_len, &priv) ==
+				      ACRA_OK,
+			      "%s: %s", keystore_kind_name(pairs[i].kind), keystore_last_error());
+		ck_assert_int_eq(keystore_get(ks, pairs[i].kind, KEYSTORE_PUBLIC, id, id_len, &pub),
+				 ACRA_OK);
+		ck_assert_int_eq(ec_priv_public(priv.priv[0], got), ACRA_OK);
+		ck_assert_mem_eq(got, pub.pub_raw, EC_PUB_LEN);
+		keystore_put(ks, &pub);
+		if (pairs[i].kind == KEYSTORE_POISON) {
+			ck_assert_int_eq(sodium_base642bin(rec, sizeof(rec), acra082_poison_record_b64,
+							   strlen(acra082_poison_record_b64), "\n",
+							   &rec_len, NULL,
+							   sodium_base64_VARIANT_ORIGINAL),
+					 0);
+			ck_assert_int_eq(acrastruct_decrypt(priv.priv[0], NULL, 0, rec, rec_len, out,
+							    sizeof(out), &pt_len),
+					 ACRA_OK);
+			ck_assert_uint_eq(pt_len, rec_len - ACRASTRUCT_OVERHEAD);
+		}
+		keystore_put(ks, &priv);
+	}
+	/* the context binds each file to its name: another id cannot open it */
+	snprintf(p, sizeof(p), "%s/other-client_storage", keydir);
+	ck_assert_int_eq(link(strcat(strcpy((char *)buf, keydir), "/test-client_storage"), p), 0);
+	ck_assert_int_eq(keystore_get(ks, KEYSTORE_STORAGE, KEYSTORE_PRIVATE, U("other-client"), 12,
+				      &priv),
+			 ACRA_ECRYPTO);
+	keystore_free(ks);
+	secret_free(mk);
+}
+END_TEST
+
 Suite *keystore_suite(void)
 {
 	Suite *s = suite_create("keystore");
@@ -667,6 +746,7 @@ Suite *keystore_suite(void)
 	tcase_add_test(tc, test_cache_refcount);
 	tcase_add_test(tc, test_cache_threads);
 	tcase_add_test(tc, test_codec_provider_and_zones);
+	tcase_add_test(tc, test_acra082_keystore);
 	suite_add_tcase(s, tc);
 	return s;
 }
