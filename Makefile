@@ -9,8 +9,9 @@ CHECK_LIBS := $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
+CFLAGS += -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS ?=
+LDFLAGS += $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -168,22 +169,16 @@ $(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
 bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
 
-# libFuzzer targets (clang): every parser of untrusted bytes, with ASan and UBSan.
-FUZZ_CC ?= clang
-FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -Wall -Wextra $(PKG_CFLAGS) $(FUZZ_SAN)
-FUZZ_LIB_OBJS := $(patsubst %.c,build-fuzz/%.o,$(LIB_SRCS) $(PROTO_SRCS))
-FUZZ_TARGETS := \
-	build-fuzz/fuzz_codec \
+# libFuzzer targets (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_cell -max_total_time=60
+# build-fuzz/corpus-cell contrib/fuzz/seeds/cell
+FUZZERS := fuzz_cell fuzz_codec fuzz_ec
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" $(patsubst %,build-fuzz/%,$(FUZZERS))
 
-build-fuzz/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
-
-build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
-
-fuzz: $(FUZZ_TARGETS)
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 clean:
 	rm -rf build build-asan build-fuzz

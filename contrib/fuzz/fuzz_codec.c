@@ -1,7 +1,7 @@
 /* contrib/fuzz/fuzz_codec.c: libFuzzer target for the envelope codec. The first input byte
  * picks the encoding, scan mode, zone and poison settings; the rest is the value. Keys are
  * fixed test keys (spec/themis.md key pair B for AcraStructs, a constant AcraBlock key), so
- * seeds made with them (contrib/fuzz/seeds.sh) reach the decryption paths.
+ * seeds made with them (contrib/fuzz/seeds_codec.sh) reach the decryption paths.
  * Build: make fuzz; run: build-fuzz/fuzz_codec [corpus dir]. */
 #include <stddef.h>
 #include <stdint.h>

@@ -118,55 +118,85 @@ int acrastruct_plain_len(const uint8_t *as, size_t as_len, size_t *pt_len)
 	return ACRA_OK;
 }
 
+/* Open the wrapped key with the first of keys[] that can; eph is the imported ephemeral key. */
+static int unwrap_any(const struct ec_priv *const *keys, size_t n_keys, const struct ec_pub *eph,
+		      const uint8_t *as, uint8_t key[ACRASTRUCT_SYMKEY_LEN], size_t *which)
+{
+	uint8_t tmp[ACRASTRUCT_WRAPPED_KEY_LEN];
+	size_t n = 0;
+	int rc = ACRA_ECRYPTO;
+
+	for (size_t i = 0; i < n_keys; i++) {
+		if (keys[i] == NULL)
+			continue;
+		rc = smessage_decrypt(keys[i], eph, as + OFF_WRAPPED, ACRASTRUCT_WRAPPED_KEY_LEN,
+				      tmp, &n);
+		if (rc == ACRA_OK && n == ACRASTRUCT_SYMKEY_LEN) {
+			memcpy(key, tmp, ACRASTRUCT_SYMKEY_LEN);
+			*which = i;
+			break;
+		}
+		rc = rc == ACRA_ENOMEM ? rc : ACRA_ECRYPTO;
+		if (rc == ACRA_ENOMEM)
+			break;
+	}
+	sodium_memzero(tmp, sizeof(tmp));
+	if (rc < 0)
+		sodium_memzero(key, ACRASTRUCT_SYMKEY_LEN);
+	return rc;
+}
+
+/* The ephemeral public key of a checked AcraStruct. */
+static int load_eph(const uint8_t *as, struct ec_pub **eph)
+{
+	int rc = ec_pub_load(eph, as + OFF_PUBKEY, ACRASTRUCT_PUBKEY_LEN);
+
+	return rc == ACRA_OK || rc == ACRA_ENOMEM ? rc : ACRA_EPROTO;
+}
+
 int acrastruct_unwrap_key(const struct ec_priv *priv, const uint8_t *as, size_t as_len,
 			  uint8_t key[ACRASTRUCT_SYMKEY_LEN])
 {
 	struct ec_pub *eph = NULL;
-	uint8_t tmp[ACRASTRUCT_WRAPPED_KEY_LEN];
-	size_t n = 0;
+	size_t which;
 	int rc;
 
 	if (priv == NULL)
 		return ACRA_EINVAL;
 	rc = acrastruct_check(as, as_len);
-	if (rc < 0)
-		return rc;
-	/* Only the ephemeral point is imported per value; priv was imported once. */
-	rc = ec_pub_load(&eph, as + OFF_PUBKEY, ACRASTRUCT_PUBKEY_LEN);
-	if (rc < 0) {
-		rc = ACRA_EPROTO;
-		goto out;
-	}
-	rc = smessage_decrypt(priv, eph, as + OFF_WRAPPED, ACRASTRUCT_WRAPPED_KEY_LEN, tmp, &n);
-	if (rc == ACRA_OK && n != ACRASTRUCT_SYMKEY_LEN)
-		rc = ACRA_ECRYPTO;
-	else if (rc < 0 && rc != ACRA_ENOMEM)
-		rc = ACRA_ECRYPTO;
 	if (rc == ACRA_OK)
-		memcpy(key, tmp, ACRASTRUCT_SYMKEY_LEN);
-out:
-	sodium_memzero(tmp, sizeof(tmp));
-	if (rc < 0)
+		rc = load_eph(as, &eph);
+	if (rc == ACRA_OK)
+		rc = unwrap_any(&priv, 1, eph, as, key, &which);
+	else
 		sodium_memzero(key, ACRASTRUCT_SYMKEY_LEN);
 	ec_pub_free(eph);
 	return rc;
 }
 
-int acrastruct_decrypt(const struct ec_priv *priv, const uint8_t *ctx, size_t ctx_len,
-		       const uint8_t *as, size_t as_len, uint8_t *out, size_t out_cap,
-		       size_t *pt_len)
+int acrastruct_decrypt_any(const struct ec_priv *const *keys, size_t n_keys, const uint8_t *ctx,
+			   size_t ctx_len, const uint8_t *as, size_t as_len, uint8_t *out,
+			   size_t out_cap, size_t *pt_len, size_t *which)
 {
+	struct ec_pub *eph = NULL;
 	uint8_t key[ACRASTRUCT_SYMKEY_LEN];
-	size_t want = 0, n = 0;
+	size_t want = 0, n = 0, idx = 0;
 	int rc;
 
 	*pt_len = 0;
+	if (keys == NULL && n_keys > 0)
+		return ACRA_EINVAL;
 	rc = acrastruct_plain_len(as, as_len, &want);
 	if (rc < 0)
 		return rc;
 	if (out == NULL || out_cap < want)
 		return ACRA_ERANGE;
-	rc = acrastruct_unwrap_key(priv, as, as_len, key);
+	/* only the 45-byte ephemeral point is imported per value; keys were imported once */
+	rc = load_eph(as, &eph);
+	if (rc < 0)
+		return rc;
+	rc = unwrap_any(keys, n_keys, eph, as, key, &idx);
+	ec_pub_free(eph);
 	if (rc < 0)
 		return rc;
 	rc = cell_seal_decrypt(key, sizeof(key), ctx, ctx_len, as + OFF_DATA, as_len - OFF_DATA,
@@ -177,5 +207,18 @@ int acrastruct_decrypt(const struct ec_priv *priv, const uint8_t *ctx, size_t ct
 		return rc == ACRA_ENOMEM ? rc : rc == ACRA_EPROTO ? ACRA_EPROTO : ACRA_ECRYPTO;
 	}
 	*pt_len = n;
+	if (which != NULL)
+		*which = idx;
 	return ACRA_OK;
+}
+
+int acrastruct_decrypt(const struct ec_priv *priv, const uint8_t *ctx, size_t ctx_len,
+		       const uint8_t *as, size_t as_len, uint8_t *out, size_t out_cap,
+		       size_t *pt_len)
+{
+	*pt_len = 0;
+	if (priv == NULL)
+		return ACRA_EINVAL;
+	return acrastruct_decrypt_any(&priv, 1, ctx, ctx_len, as, as_len, out, out_cap, pt_len,
+				      NULL);
 }

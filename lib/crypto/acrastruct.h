@@ -75,4 +75,12 @@ int acrastruct_decrypt(const struct ec_priv *priv, const uint8_t *ctx, size_t ct
 		       const uint8_t *as, size_t as_len, uint8_t *out, size_t out_cap,
 		       size_t *pt_len) ACRA_MUSTCHECK;
 
+/* acrastruct_decrypt with several candidate private keys (current and rotated, newest
+ * first): the ephemeral key is imported once and each candidate costs one ECDH until one
+ * opens the wrapped key. *which (may be NULL) is the index of that key. Same returns as
+ * acrastruct_decrypt; ACRA_ECRYPTO if no key (or n_keys 0) opens it. */
+int acrastruct_decrypt_any(const struct ec_priv *const *keys, size_t n_keys, const uint8_t *ctx,
+			   size_t ctx_len, const uint8_t *as, size_t as_len, uint8_t *out,
+			   size_t out_cap, size_t *pt_len, size_t *which) ACRA_MUSTCHECK;
+
 #endif

@@ -42,7 +42,7 @@ struct ec_priv {
 
 struct ec_pub {
 	EC_POINT *q;
-	uint8_t pt[1 + 2 * P256_LEN]; /* SEC1 encoding as imported */
+	uint8_t pt[1 + 2 * P256_LEN]; /* SEC1 uncompressed encoding */
 	size_t pt_len;
 	pthread_mutex_t lock;
 	EVP_PKEY *pkey; /* for ECDSA verify; built on first ec_verify */
@@ -97,6 +97,173 @@ static int container_check(const uint8_t *buf, size_t len, enum key_kind want)
 	if (key_kind(buf) == KIND_PUB)
 		return payload == 1 + P256_LEN || payload == 1 + 2 * P256_LEN ? ACRA_OK : ACRA_EPROTO;
 	return payload == 1 + P256_LEN || payload == P256_LEN ? ACRA_OK : ACRA_EPROTO;
+}
+
+/* Point decompression (SEC1 02/03 || X). OpenSSL's generic BN_mod_sqrt costs about a third of
+ * an ECDH, and every AcraStruct carries a compressed ephemeral key, so the square root is done
+ * here with 64-bit Montgomery arithmetic modulo p = 2^256 - 2^224 + 2^192 + 2^96 - 1.
+ * Only public data is handled (no constant-time requirement); the resulting point is still
+ * checked by OpenSSL (EC_POINT_oct2point of the uncompressed form rejects x or y >= p and
+ * points off the curve), so an error here can only reject, never accept, a bad key. */
+typedef unsigned __int128 u128;
+
+static const uint64_t fe_p[4] = { 0xffffffffffffffffull, 0x00000000ffffffffull, 0,
+				  0xffffffff00000001ull };
+static const uint64_t fe_rr[4] = { 0x0000000000000003ull, 0xfffffffbffffffffull,
+				   0xfffffffffffffffeull, 0x00000004fffffffdull }; /* R^2 mod p */
+static const uint64_t fe_b_m[4] = { 0xd89cdf6229c4bddfull, 0xacf005cd78843090ull,
+				    0xe5a220abf7212ed6ull, 0xdc30061d04874834ull }; /* b*R */
+
+/* r = a - p if a >= p (a < 2p, with carry bit hi) */
+static void fe_reduce_once(uint64_t r[4], const uint64_t a[4], uint64_t hi)
+{
+	uint64_t t[4], borrow = 0;
+
+	for (int i = 0; i < 4; i++) {
+		u128 d = (u128)a[i] - fe_p[i] - borrow;
+
+		t[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	/* keep t when a >= p: either the 2^256 carry is set or the subtraction did not borrow */
+	if (hi || !borrow)
+		memcpy(r, t, sizeof(t));
+	else if (r != a)
+		memcpy(r, a, sizeof(t));
+}
+
+/* Montgomery product a*b/R mod p (CIOS; -p^-1 mod 2^64 is 1 for this p). */
+static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t t[6] = { 0 };
+
+	for (int i = 0; i < 4; i++) {
+		u128 c = 0;
+		uint64_t m;
+
+		for (int j = 0; j < 4; j++) {
+			c += (u128)a[j] * b[i] + t[j];
+			t[j] = (uint64_t)c;
+			c >>= 64;
+		}
+		c += t[4];
+		t[4] = (uint64_t)c;
+		t[5] = (uint64_t)(c >> 64);
+		m = t[0];
+		c = ((u128)m * fe_p[0] + t[0]) >> 64;
+		for (int j = 1; j < 4; j++) {
+			c += (u128)m * fe_p[j] + t[j];
+			t[j - 1] = (uint64_t)c;
+			c >>= 64;
+		}
+		c += t[4];
+		t[3] = (uint64_t)c;
+		t[4] = t[5] + (uint64_t)(c >> 64);
+	}
+	fe_reduce_once(r, t, t[4]);
+}
+
+static void fe_sqr_n(uint64_t r[4], const uint64_t a[4], int n)
+{
+	memcpy(r, a, 4 * sizeof(uint64_t));
+	while (n-- > 0)
+		fe_mul(r, r, r);
+}
+
+static void fe_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t t[4];
+	u128 c = 0;
+
+	for (int i = 0; i < 4; i++) {
+		c += (u128)a[i] + b[i];
+		t[i] = (uint64_t)c;
+		c >>= 64;
+	}
+	fe_reduce_once(r, t, (uint64_t)c);
+}
+
+static void fe_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t t[4], borrow = 0;
+	u128 c = 0;
+
+	for (int i = 0; i < 4; i++) {
+		u128 d = (u128)a[i] - b[i] - borrow;
+
+		t[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	if (borrow) /* add p back */
+		for (int i = 0; i < 4; i++) {
+			c += (u128)t[i] + fe_p[i];
+			t[i] = (uint64_t)c;
+			c >>= 64;
+		}
+	memcpy(r, t, sizeof(t));
+}
+
+static void fe_from_bytes(uint64_t r[4], const uint8_t b[32])
+{
+	for (int i = 0; i < 4; i++) {
+		r[i] = 0;
+		for (int j = 0; j < 8; j++)
+			r[i] = r[i] << 8 | b[(3 - i) * 8 + j];
+	}
+}
+
+static void fe_to_bytes(uint8_t b[32], const uint64_t a[4])
+{
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 8; j++)
+			b[(3 - i) * 8 + j] = (uint8_t)(a[i] >> (56 - 8 * j));
+}
+
+/* 02/03 || X (33 bytes) to 04 || X || Y (65 bytes). -1 if X is not the x of a curve point. */
+static int p256_decompress(const uint8_t in[1 + P256_LEN], uint8_t out[1 + 2 * P256_LEN])
+{
+	static const uint64_t one[4] = { 1, 0, 0, 0 };
+	uint64_t x[4], t[4], rhs[4], y[4], a2[4], a4[4], a8[4], a16[4], a32[4];
+
+	fe_from_bytes(x, in + 1);
+	fe_mul(x, x, fe_rr); /* to Montgomery form */
+	/* rhs = x^3 - 3x + b */
+	fe_mul(t, x, x);
+	fe_mul(rhs, t, x);
+	fe_sub(rhs, rhs, x);
+	fe_sub(rhs, rhs, x);
+	fe_sub(rhs, rhs, x);
+	fe_add(rhs, rhs, fe_b_m);
+	/* y = rhs^((p+1)/4), (p+1)/4 = (2^32-1)*2^222 + 2^190 + 2^94 */
+	fe_sqr_n(t, rhs, 1);
+	fe_mul(a2, t, rhs);
+	fe_sqr_n(t, a2, 2);
+	fe_mul(a4, t, a2);
+	fe_sqr_n(t, a4, 4);
+	fe_mul(a8, t, a4);
+	fe_sqr_n(t, a8, 8);
+	fe_mul(a16, t, a8);
+	fe_sqr_n(t, a16, 16);
+	fe_mul(a32, t, a16);
+	fe_sqr_n(t, a32, 32);
+	fe_mul(t, t, rhs);
+	fe_sqr_n(t, t, 96);
+	fe_mul(t, t, rhs);
+	fe_sqr_n(y, t, 94);
+	/* a square root exists only if y^2 == rhs */
+	fe_mul(t, y, y);
+	if (memcmp(t, rhs, sizeof(t)) != 0)
+		return -1;
+	fe_mul(y, y, one); /* out of Montgomery form */
+	if ((y[0] & 1) != (uint64_t)(in[0] & 1)) {
+		static const uint64_t zero[4];
+
+		fe_sub(y, zero, y);
+	}
+	out[0] = 4;
+	memcpy(out + 1, in + 1, P256_LEN);
+	fe_to_bytes(out + 1 + P256_LEN, y);
+	return 0;
 }
 
 static int pub_container(const EC_POINT *q, uint8_t out[EC_PUB_LEN])
@@ -278,14 +445,21 @@ int ec_pub_load(struct ec_pub **out, const uint8_t *buf, size_t len)
 		return ACRA_ENOMEM;
 	}
 	pthread_mutex_init(&k->lock, NULL);
-	/* oct2point rejects points that are not on the curve and x >= p */
-	if (EC_POINT_oct2point(group(), k->q, buf, n, NULL) != 1 ||
+	if (n == 1 + P256_LEN) {
+		if (p256_decompress(buf, k->pt) != 0) {
+			ec_pub_free(k);
+			return ACRA_EPROTO;
+		}
+	} else {
+		memcpy(k->pt, buf, n);
+	}
+	k->pt_len = 1 + 2 * P256_LEN;
+	/* oct2point rejects points that are not on the curve and x or y >= p */
+	if (EC_POINT_oct2point(group(), k->q, k->pt, k->pt_len, NULL) != 1 ||
 	    EC_POINT_is_at_infinity(group(), k->q)) {
 		ec_pub_free(k);
 		return ACRA_EPROTO;
 	}
-	memcpy(k->pt, buf, n);
-	k->pt_len = n;
 	*out = k;
 	return ACRA_OK;
 }

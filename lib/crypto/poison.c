@@ -70,23 +70,19 @@ out:
 int poison_check_acrastruct(const struct ec_priv *const *keys, size_t n_keys, const uint8_t *as,
 			    size_t as_len, uint8_t *scratch, size_t scratch_cap)
 {
-	size_t n;
+	size_t n = 0;
 	int rc;
 
 	if (acrastruct_check(as, as_len) < 0)
 		return ACRA_EPROTO;
-	for (size_t i = 0; i < n_keys; i++) {
-		if (keys[i] == NULL)
-			continue;
-		rc = acrastruct_decrypt(keys[i], NULL, 0, as, as_len, scratch, scratch_cap, &n);
-		if (rc == ACRA_OK) {
-			sodium_memzero(scratch, n);
-			return 1;
-		}
-		if (rc != ACRA_ECRYPTO)
-			return rc; /* malformed, scratch too small, out of memory */
+	rc = acrastruct_decrypt_any(keys, n_keys, NULL, 0, as, as_len, scratch, scratch_cap, &n,
+				    NULL);
+	if (rc == ACRA_OK) {
+		sodium_memzero(scratch, n);
+		return 1;
 	}
-	return 0;
+	/* malformed, scratch too small, out of memory; ECRYPTO: none of the keys */
+	return rc == ACRA_ECRYPTO ? 0 : rc;
 }
 
 int poison_check_acrablock(const struct secret *const *keys, size_t n_keys, const uint8_t *blk,

@@ -234,6 +234,31 @@ START_TEST(test_reject_key_and_context)
 }
 END_TEST
 
+START_TEST(test_decrypt_any_rotated)
+{
+	const uint8_t pt[] = "rotated keys";
+	uint8_t back[64];
+	size_t n, m = 0, which = 9;
+	uint8_t *as = round_trip(pt, sizeof(pt), NULL, 0, &n);
+	const struct ec_priv *newest_first[] = { other.priv, NULL, kp.priv };
+	const struct ec_priv *wrong[] = { other.priv };
+
+	ck_assert_int_eq(acrastruct_decrypt_any(newest_first, 3, NULL, 0, as, n, back, sizeof(back),
+						&m, &which),
+			 0);
+	ck_assert_uint_eq(which, 2);
+	ck_assert_uint_eq(m, sizeof(pt));
+	ck_assert_int_eq(memcmp(back, pt, m), 0);
+	ck_assert_int_eq(acrastruct_decrypt_any(wrong, 1, NULL, 0, as, n, back, sizeof(back), &m,
+						NULL),
+			 ACRA_ECRYPTO);
+	ck_assert_int_eq(acrastruct_decrypt_any(wrong, 0, NULL, 0, as, n, back, sizeof(back), &m,
+						NULL),
+			 ACRA_ECRYPTO);
+	free(as);
+}
+END_TEST
+
 /* Every single-bit change of a sample must make decryption fail. */
 START_TEST(test_every_bit_flip)
 {
@@ -269,6 +294,7 @@ Suite *acrastruct_suite(void)
 	tcase_add_test(tc, test_empty_and_small_buffer);
 	tcase_add_test(tc, test_reject_structure);
 	tcase_add_test(tc, test_reject_key_and_context);
+	tcase_add_test(tc, test_decrypt_any_rotated);
 	tcase_add_test(tc, test_every_bit_flip);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "lib/bytes.h"
 #include "lib/codec.h"
 #include "lib/crypto/acrablock.h"
 #include "lib/crypto/acrastruct.h"
@@ -468,6 +469,35 @@ START_TEST(test_inline_containers_and_failures)
 }
 END_TEST
 
+/* A tag-like run whose length field spans a real AcraStruct must not hide it: after a
+ * failed candidate the scan moves on by one byte (spec §1.3). */
+START_TEST(test_inline_fake_prefix)
+{
+	struct codec_params p = params(CODEC_ENC_RAW, CODEC_SCAN_INLINE);
+	struct codec_result r;
+	struct buf real = { 0 }, v = { 0 }, want = { 0 };
+	uint8_t fake[145], le[8];
+
+	put_struct(&real, ks.cur.pub, "found", NULL, false);
+	memset(fake, 0x22, 8);
+	memset(fake + 8, 'j', 129);
+	wr_le64(le, real.len + 2);
+	memcpy(fake + 137, le, 8);
+	put(&v, fake, sizeof(fake));
+	put(&v, real.p, real.len);
+	puts_(&v, "!!");
+	ck_assert_int_eq(codec_decrypt(cd, &p, v.p, v.len, &r), 0);
+	ck_assert_int_eq(r.status, CODEC_DONE);
+	ck_assert_uint_eq(r.n_decrypted, 1);
+	put(&want, fake, sizeof(fake));
+	puts_(&want, "found!!");
+	ck_out(&r, want.p, want.len);
+	free(real.p);
+	free(v.p);
+	free(want.p);
+}
+END_TEST
+
 START_TEST(test_zone_mode)
 {
 	struct codec_params p = params(CODEC_ENC_PG_HEX, CODEC_SCAN_WHOLE);
@@ -647,6 +677,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, test_textual_forms);
 	tcase_add_test(tc, test_inline_bare);
 	tcase_add_test(tc, test_inline_containers_and_failures);
+	tcase_add_test(tc, test_inline_fake_prefix);
 	tcase_add_test(tc, test_zone_mode);
 	tcase_add_test(tc, test_zone_column_poison);
 	tcase_add_test(tc, test_encrypt);

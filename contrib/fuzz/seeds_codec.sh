@@ -1,5 +1,5 @@
 #!/bin/sh
-# contrib/fuzz/seeds.sh BUILD_DIR CORPUS_DIR: seed inputs for fuzz_codec made with its fixed
+# contrib/fuzz/seeds_codec.sh BUILD_DIR CORPUS_DIR: seed inputs for fuzz_codec made with its fixed
 # test keys: AcraStructs (bare, in %%% containers, zone-bound), AcraBlocks, in raw, bytea hex
 # and escape forms, and inline with junk around. Needs BUILD_DIR/acrastruct-tool.
 set -eu
