@@ -163,14 +163,14 @@ static int reader_run(const struct reader_cfg *c)
 		fail("out of memory");
 		goto out;
 	}
-	rc = ACRA_ECRYPTO;
-	for (size_t i = 0; i < keys.n && rc != ACRA_OK; i++) {
-		if (is_block)
+	if (is_block) {
+		rc = ACRA_ECRYPTO;
+		for (size_t i = 0; i < keys.n && rc != ACRA_OK; i++)
 			rc = acrablock_decrypt(keys.sym[i]->p, keys.sym[i]->len, ctx, ctx_len, env.p,
 					       env.len, out->p, out->len, &pt_len);
-		else
-			rc = acrastruct_decrypt(keys.priv[i], ctx, ctx_len, env.p, env.len, out->p,
-						out->len, &pt_len);
+	} else {
+		rc = acrastruct_decrypt_any(keys.priv, keys.n, ctx, ctx_len, env.p, env.len, out->p,
+					    out->len, &pt_len, NULL);
 	}
 	if (rc != ACRA_OK) {
 		fail("cannot decrypt the %s: wrong %s or damaged data",
