@@ -723,6 +723,41 @@ START_TEST(test_acra082_keystore)
 }
 END_TEST
 
+/* Writes go through a temporary file and rename: a symlink planted at a key's name is
+ * replaced, never written through, and no temporary file is left behind. */
+START_TEST(test_write_replaces_symlink)
+{
+	struct keystore *ks = open_ks(0, master);
+	char target[300], link_path[300];
+	struct keystore_storage st;
+	char **names = NULL;
+	size_t n = 0;
+	struct stat sb;
+	FILE *f;
+
+	ck_assert_int_eq(mkdir(keydir, 0700), 0);
+	snprintf(target, sizeof(target), "%s/target", tmpdir);
+	f = fopen(target, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("untouched", f);
+	fclose(f);
+	snprintf(link_path, sizeof(link_path), "%s/client1_storage_sym", keydir);
+	ck_assert_int_eq(symlink(target, link_path), 0);
+	ck_assert_int_eq(keystore_generate(ks, KEYSTORE_STORAGE_SYM, U("client1"), 7, NULL),
+			 ACRA_OK);
+	ck_assert_int_eq(lstat(link_path, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	ck_assert_int_eq(stat(target, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 9);
+	keystore_fs_storage(&st);
+	ck_assert_int_eq(st.ops->list(st.ctx, keydir, &names, &n), ACRA_OK);
+	ck_assert_uint_eq(n, 1); /* client1_storage_sym only: no temporary file */
+	ck_assert_str_eq(names[0], "client1_storage_sym");
+	keystore_names_free(names, n);
+	keystore_free(ks);
+}
+END_TEST
+
 Suite *keystore_suite(void)
 {
 	Suite *s = suite_create("keystore");
@@ -747,6 +782,7 @@ Suite *keystore_suite(void)
 	tcase_add_test(tc, test_cache_threads);
 	tcase_add_test(tc, test_codec_provider_and_zones);
 	tcase_add_test(tc, test_acra082_keystore);
+	tcase_add_test(tc, test_write_replaces_symlink);
 	suite_add_tcase(s, tc);
 	return s;
 }
