@@ -37,13 +37,21 @@ LIB_SRCS := \
 	lib/crypto/sym.c \
 	lib/crypto/zone.c \
 	lib/err.c \
+	lib/fdio.c \
+	lib/keystore/fs.c \
+	lib/keystore/keystore.c \
+	lib/keystore/master.c \
 	lib/log.c \
 	lib/secmem.c \
 
 PROTO_SRCS := \
 
 MODE_SRCS := \
+	modes/addzone.c \
+	modes/keymaker.c \
+	modes/reader.c \
 	modes/server.c \
+	modes/writer.c \
 
 UNIT_SRCS := \
 	t/unit/main.c \
@@ -54,6 +62,7 @@ UNIT_SRCS := \
 	t/unit/test_codec.c \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
+	t/unit/test_keystore.c \
 	t/unit/test_poison.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \

@@ -20,6 +20,7 @@ static const suite_fn suites[] = {
 	zone_suite,
 	poison_suite,
 	codec_suite,
+	keystore_suite,
 };
 
 int main(void)

@@ -15,5 +15,6 @@ Suite *acrablock_suite(void);
 Suite *zone_suite(void);
 Suite *poison_suite(void);
 Suite *codec_suite(void);
+Suite *keystore_suite(void);
 
 #endif

@@ -1,0 +1,248 @@
+/* modes/keymaker.c: acra keymaker, Acra's acra-keymaker (spec/acra-runtime.md §1.7,
+ * spec/acra-formats.md §5.5): master keys and key pairs in a keystore v1 directory.
+ *
+ * Difference from Acra 0.82, on purpose: 0.82 honours only the first generate flag of an
+ * else-if chain (connector > server > translator > acrawriter > webconfig). Here every
+ * generate flag given is honoured, as in Acra 0.96, and none of them gives 0.82's default
+ * set: connector, server, translator and storage key pairs of --client_id. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/conf.h"
+#include "lib/fdio.h"
+#include "lib/keystore/keystore.h"
+#include "lib/log.h"
+#include "modes/modes.h"
+
+struct keymaker_cfg {
+	struct conf_base base;
+	char *client_id;
+	char *out_dir;
+	char *pub_dir;
+	char *master_file;
+	bool gen_connector, gen_server, gen_translator, gen_writer;
+	bool gen_sym, gen_hmac, gen_log, gen_poison;
+	char *keystore;
+	char *encryption_type;
+	char *tls_cert, *tls_client_id_cert;
+	char *redis_host_port, *vault_api, *kms_type;
+};
+
+static const struct conf_opt keymaker_opts[] = {
+	CONF_STR("client_id", struct keymaker_cfg, client_id, "client", "Client ID"),
+	CONF_STR("keys_output_dir", struct keymaker_cfg, out_dir, KEYSTORE_DEFAULT_DIR,
+		 "Folder where will be saved keys"),
+	CONF_STR("keys_public_output_dir", struct keymaker_cfg, pub_dir, KEYSTORE_DEFAULT_DIR,
+		 "Folder where will be saved public key"),
+	CONF_STR("generate_master_key", struct keymaker_cfg, master_file, NULL,
+		 "Generate new random master key and save to file"),
+	CONF_BOOL("generate_acraconnector_keys", struct keymaker_cfg, gen_connector, "false",
+		  "Create keypair for AcraConnector"),
+	CONF_BOOL("generate_acraserver_keys", struct keymaker_cfg, gen_server, "false",
+		  "Create keypair for AcraServer"),
+	CONF_BOOL("generate_acratranslator_keys", struct keymaker_cfg, gen_translator, "false",
+		  "Create keypair for AcraTranslator"),
+	CONF_BOOL("generate_acrawriter_keys", struct keymaker_cfg, gen_writer, "false",
+		  "Create keypair for data encryption/decryption"),
+	CONF_BOOL("generate_symmetric_storage_key", struct keymaker_cfg, gen_sym, "false",
+		  "Generate symmetric key for data encryption/decryption with AcraBlock"),
+	CONF_BOOL("generate_hmac_key", struct keymaker_cfg, gen_hmac, "false",
+		  "Create key for HMAC calculation (searchable encryption)"),
+	CONF_BOOL("generate_log_key", struct keymaker_cfg, gen_log, "false",
+		  "Create key for log integrity checks"),
+	CONF_BOOL("generate_poisonrecord_keys", struct keymaker_cfg, gen_poison, "false",
+		  "Generate keypair and symmetric key for poison records"),
+	CONF_STR("keystore", struct keymaker_cfg, keystore, NULL,
+		 "Keystore format: v1 (v2 is not supported)"),
+	CONF_STR("keystore_encryption_type", struct keymaker_cfg, encryption_type,
+		 "env_master_key", "Key encryption strategy: env_master_key"),
+	CONF_STR("tls_cert", struct keymaker_cfg, tls_cert, NULL,
+		 "Client id from a certificate (not supported: use --client_id)"),
+	CONF_STR("tls_client_id_cert", struct keymaker_cfg, tls_client_id_cert, NULL,
+		 "Client id from a certificate (not supported: use --client_id)"),
+	CONF_STR("redis_host_port", struct keymaker_cfg, redis_host_port, NULL,
+		 "Redis keystore (not supported)"),
+	CONF_STR("vault_connection_api_string", struct keymaker_cfg, vault_api, NULL,
+		 "HashiCorp Vault master key (not supported)"),
+	CONF_STR("kms_type", struct keymaker_cfg, kms_type, NULL, "AWS KMS (not supported)"),
+	CONF_IGNORED("generate_acrawebconfig_keys", CONF_T_BOOL, "false",
+		     "AcraWebconfig basic auth key (AcraWebconfig is not part of acra)"),
+	CONF_IGNORED("tls_identifier_extractor_type", CONF_T_STR, "distinguished_name",
+		     "How the client id is taken from a certificate"),
+	CONF_IGNORED("kms_key_policy", CONF_T_STR, "create", "KMS key policy"),
+	CONF_IGNORED("kms_credentials_path", CONF_T_STR, NULL, "KMS credentials file"),
+	CONF_IGNORED("redis_password", CONF_T_STR, NULL, "Redis password"),
+	CONF_IGNORED("redis_db_keys", CONF_T_INT, "0", "Redis DB number for keys"),
+	CONF_IGNORED("redis_tls_enable", CONF_T_BOOL, "false", "TLS to Redis"),
+	CONF_IGNORED("vault_secrets_path", CONF_T_STR, "secret/", "Vault KV path"),
+	CONF_IGNORED("vault_tls_transport_enable", CONF_T_BOOL, "false", "TLS to Vault"),
+	CONF_END
+};
+
+static const struct conf_spec keymaker_spec = {
+	"keymaker", "acra-keymaker", "make master keys and key pairs", keymaker_opts
+};
+
+/* One key set the tool can make; order = order of generation. */
+struct keyset {
+	enum keystore_kind kind;
+	size_t flag_off; /* its bool in struct keymaker_cfg */
+	bool in_default; /* 0.82's set when no generate flag is given */
+};
+
+static const struct keyset keysets[] = {
+	{ KEYSTORE_CONNECTOR, offsetof(struct keymaker_cfg, gen_connector), true },
+	{ KEYSTORE_SERVER, offsetof(struct keymaker_cfg, gen_server), true },
+	{ KEYSTORE_TRANSLATOR, offsetof(struct keymaker_cfg, gen_translator), true },
+	{ KEYSTORE_STORAGE, offsetof(struct keymaker_cfg, gen_writer), true },
+	{ KEYSTORE_STORAGE_SYM, offsetof(struct keymaker_cfg, gen_sym), false },
+	{ KEYSTORE_HMAC, offsetof(struct keymaker_cfg, gen_hmac), false },
+	{ KEYSTORE_LOG, offsetof(struct keymaker_cfg, gen_log), false },
+	{ KEYSTORE_POISON_SYM, offsetof(struct keymaker_cfg, gen_poison), false },
+	{ KEYSTORE_POISON, offsetof(struct keymaker_cfg, gen_poison), false },
+};
+
+#define N_KEYSETS (sizeof(keysets) / sizeof(keysets[0]))
+
+static bool flag_set(const struct keymaker_cfg *c, size_t off)
+{
+	return *(const bool *)((const char *)c + off);
+}
+
+static bool nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Usage checks; prints the reason. Returns 0 or 2 (usage) or 1 (unsupported). */
+static int keymaker_check(const struct keymaker_cfg *c)
+{
+	static const struct {
+		size_t off;
+		const char *flag;
+	} unsupported[] = {
+		{ offsetof(struct keymaker_cfg, tls_cert), "tls_cert" },
+		{ offsetof(struct keymaker_cfg, tls_client_id_cert), "tls_client_id_cert" },
+		{ offsetof(struct keymaker_cfg, redis_host_port), "redis_host_port" },
+		{ offsetof(struct keymaker_cfg, vault_api), "vault_connection_api_string" },
+		{ offsetof(struct keymaker_cfg, kms_type), "kms_type" },
+	};
+	const char *id = c->client_id != NULL ? c->client_id : "";
+
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (nonempty(*(char *const *)((const char *)c + unsupported[i].off))) {
+			fprintf(stderr, "acra-keymaker: --%s is not supported\n",
+				unsupported[i].flag);
+			return 1;
+		}
+	if (strcmp(c->encryption_type, "env_master_key") != 0) {
+		fprintf(stderr,
+			"acra-keymaker: --keystore_encryption_type=%.64s is not supported "
+			"(supported: env_master_key)\n",
+			c->encryption_type);
+		return 1;
+	}
+	if (nonempty(c->keystore) && strcmp(c->keystore, "v1") != 0) {
+		if (strcmp(c->keystore, "v2") == 0) {
+			fprintf(stderr, "acra-keymaker: keystore v2 is not supported; use "
+					"--keystore=v1\n");
+			return 1;
+		}
+		fprintf(stderr, "acra-keymaker: invalid value \"%.64s\" for keystore; "
+				"accepted: v1\n",
+			c->keystore);
+		return 2;
+	}
+	/* 0.82 validates the id even for --generate_master_key */
+	if (!keystore_id_is_valid((const uint8_t *)id, strlen(id))) {
+		fprintf(stderr, "acra-keymaker: invalid client_id \"%.64s\": 5..256 characters of "
+				"A-Z a-z 0-9 _ - and space\n",
+			id);
+		return 2;
+	}
+	return 0;
+}
+
+static int keymaker_run(const struct keymaker_cfg *c)
+{
+	struct keystore_opts o = { 0 };
+	struct keystore *ks = NULL;
+	struct secret *master = NULL;
+	const uint8_t *id = (const uint8_t *)c->client_id;
+	size_t id_len = strlen(c->client_id);
+	bool any = false;
+	int rc;
+
+	if (nonempty(c->master_file)) {
+		rc = keystore_master_key_generate(c->master_file);
+		if (rc != ACRA_OK)
+			log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "cannot write master key: %s",
+				 keystore_last_error());
+		else
+			log_info("wrote a new master key to %s; use it with: export "
+				 "ACRA_MASTER_KEY=$(base64 %s)",
+				 c->master_file, c->master_file);
+		return rc;
+	}
+	rc = keystore_master_key_load(NULL, &master);
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
+			 keystore_last_error());
+		return rc;
+	}
+	o.dir = c->out_dir;
+	o.public_dir = c->pub_dir;
+	o.cache_size = KEYSTORE_CACHE_OFF;
+	o.master_key = master;
+	rc = keystore_open(&ks, &o);
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot open keystore: %s",
+			 keystore_last_error());
+		goto out;
+	}
+	for (size_t i = 0; i < N_KEYSETS; i++)
+		any = any || flag_set(c, keysets[i].flag_off);
+	for (size_t i = 0; i < N_KEYSETS; i++) {
+		const struct keyset *k = &keysets[i];
+		bool global = keystore_kind_is_global(k->kind);
+
+		if (any ? !flag_set(c, k->flag_off) : !k->in_default)
+			continue;
+		rc = keystore_generate(ks, k->kind, global ? NULL : id, global ? 0 : id_len, NULL);
+		if (rc != ACRA_OK) {
+			log_error("cannot generate the %s: %s", keystore_kind_name(k->kind),
+				  keystore_last_error()[0] ? keystore_last_error()
+							   : acra_strerror(rc));
+			goto out;
+		}
+		if (global)
+			log_info("generated the %s", keystore_kind_name(k->kind));
+		else
+			log_info("generated the %s for client id \"%s\"",
+				 keystore_kind_name(k->kind), c->client_id);
+	}
+out:
+	keystore_free(ks);
+	secret_free(master);
+	return rc;
+}
+
+int keymaker_main(int argc, char **argv)
+{
+	struct keymaker_cfg cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	rc = conf_parse(&keymaker_spec, &cfg, argc, argv);
+	if (rc != ACRA_OK) {
+		conf_free(&cfg);
+		return conf_exit_code(rc);
+	}
+	proc_harden();
+	rc = keymaker_check(&cfg);
+	if (rc == 0)
+		rc = keymaker_run(&cfg) == ACRA_OK ? 0 : 1;
+	conf_free(&cfg);
+	return rc;
+}
