@@ -33,6 +33,7 @@ LIB_SRCS := \
 	lib/secmem.c \
 
 PROTO_SRCS := \
+	proto/ssession.c \
 
 MODE_SRCS := \
 	modes/server.c \
@@ -44,6 +45,7 @@ UNIT_SRCS := \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
 	t/unit/test_soter.c \
+	t/unit/test_ssession.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

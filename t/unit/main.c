@@ -14,6 +14,7 @@ static const suite_fn suites[] = {
 	soter_suite,
 	ec_suite,
 	cell_suite,
+	ssession_suite,
 };
 
 int main(void)

@@ -9,5 +9,6 @@ Suite *conf_suite(void);
 Suite *soter_suite(void);
 Suite *ec_suite(void);
 Suite *cell_suite(void);
+Suite *ssession_suite(void);
 
 #endif
