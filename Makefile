@@ -52,7 +52,7 @@ CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -79,7 +79,13 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all
+# Interop helpers: small programs that drive lib/ and proto/ code for t/interop/*.sh.
+$(BUILD)/ssession-tool: $(BUILD)/t/interop/ssession_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+interop-tools: $(BUILD)/ssession-tool
+
+interop: all interop-tools
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e

@@ -577,7 +577,6 @@ int ssession_wrap(struct ssession *s, const uint8_t *pt, size_t pt_len, struct w
 
 	if (s == NULL || s->st != ST_ESTABLISHED || pt_len == 0 || pt_len > ssession_max_plain(s))
 		return ACRA_EINVAL;
-	wipe_plain(s);
 	f = wbuf_reserve(out, ssession_wrap_len(pt_len));
 	if (f == NULL)
 		return ACRA_ERANGE;

@@ -63,8 +63,9 @@ struct ssession_event {
 	struct bytes peer_id; /* SSESSION_EV_HELLO, SSESSION_EV_ESTABLISHED */
 	size_t need;          /* SSESSION_EV_NEED_MORE: bytes needed from the start of buf */
 };
-/* All views in an event point into session-owned memory, valid until the next call on the
- * same session. Plaintext is wiped at that next call. */
+/* All views in an event point into session-owned memory, valid until the next
+ * ssession_feed() or ssession_free() on the same session (so ev.data may be passed straight
+ * to ssession_wrap()). Plaintext is wiped at that next feed. */
 
 /* Peer public key lookup: copy the UEC2 container for peer id[0..id_len) into
  * pub[SSESSION_PUB_MAX] and set *pub_len. Return 0, ACRA_ENOKEY for an unknown id, or
