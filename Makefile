@@ -117,6 +117,27 @@ demo:
 bench: all
 	sh contrib/bench/run.sh $(BUILD)
 
+# libFuzzer targets (clang): every contrib/fuzz/fuzz_X.c becomes build-fuzz/fuzz_X, linked
+# with lib/ and proto/ built with ASan/UBSan. Run e.g. build-fuzz/fuzz_ssession -max_total_time=120.
+FUZZ_SRCS := \
+	contrib/fuzz/fuzz_ssession.c \
+
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	$(PKG_CFLAGS)
+FUZZ_OBJS := $(patsubst %.c,build-fuzz/%.o,$(LIB_SRCS) $(PROTO_SRCS))
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+.PRECIOUS: build-fuzz/%.o
+fuzz: $(patsubst contrib/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+
 clean:
 	rm -rf build build-asan build-fuzz
 

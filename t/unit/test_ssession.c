@@ -773,6 +773,35 @@ START_TEST(test_garbage_before_handshake)
 }
 END_TEST
 
+/* ev.data stays valid across ssession_wrap(), so a glue can pass it straight on */
+START_TEST(test_wrap_received_plaintext)
+{
+	struct pair p;
+	struct ssession_event ev;
+	struct wbuf w;
+	size_t used;
+	size_t start;
+
+	pair_init(&p, true, false);
+	handshake(&p);
+	start = p.rc->sent_len;
+	wrap_to(p.rc, "echo-me");
+	ck_assert_int_eq(ssession_feed(p.rs->s, p.rc->sent + start, p.rc->sent_len - start, &used,
+				       &ev),
+			 SSESSION_EV_DATA);
+	wbuf_init(&w, p.rs->sent + p.rs->sent_len, sizeof(p.rs->sent) - p.rs->sent_len);
+	ck_assert_int_eq(ssession_wrap(p.rs->s, ev.data.p, ev.data.len, &w), 0);
+	p.rs->sent_len += w.len;
+	p.rc->delivered = p.rc->sent_len; /* the client frame was fed above */
+	exchange(p.rc, p.rs);
+	ck_assert_int_eq(p.rc->err, 0);
+	ck_assert_int_eq(p.rs->err, 0);
+	ck_assert_uint_eq(p.rc->data_len, 7);
+	ck_assert_int_eq(memcmp(p.rc->data, "echo-me", 7), 0);
+	pair_clear(&p);
+}
+END_TEST
+
 START_TEST(test_bad_config)
 {
 	struct ssession *s = NULL;
@@ -828,6 +857,7 @@ Suite *ssession_suite(void)
 	tcase_add_test(tc, test_data_tamper_truncate_replay);
 	tcase_add_test(tc, test_time_window_and_limits);
 	tcase_add_test(tc, test_garbage_before_handshake);
+	tcase_add_test(tc, test_wrap_received_plaintext);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
 	return s;
