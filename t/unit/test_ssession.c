@@ -764,7 +764,27 @@ START_TEST(test_garbage_before_handshake)
 		ck_assert(p.rs->err < 0 && p.rc->err < 0);
 		pair_clear(&p);
 	}
-	/* data messages are not accepted in place of the handshake */
+	/* a client id frame longer than SSESSION_ID_MAX is refused from its length */
+	pair_init(&p, true, false);
+	{
+		uint8_t b[4];
+
+		wr_le32(b, SSESSION_ID_MAX + 1);
+		run_push(p.rs, b, 4);
+		ck_assert_int_eq(p.rs->err, ACRA_ERANGE);
+	}
+	pair_clear(&p);
+	/* handshake frames above SSESSION_HS_MAX likewise */
+	pair_init(&p, false, false);
+	{
+		uint8_t b[4];
+
+		wr_le32(b, SSESSION_HS_MAX + 1);
+		run_push(p.rs, b, 4);
+		ck_assert_int_eq(p.rs->err, ACRA_ERANGE);
+	}
+	pair_clear(&p);
+	/* an empty client id frame */
 	pair_init(&p, true, false);
 	run_push(p.rs, (const uint8_t *)"\x00\x00\x00\x00", 4);
 	ck_assert_int_eq(p.rs->err, ACRA_EPROTO);
