@@ -45,6 +45,7 @@ LIB_SRCS := \
 	lib/secmem.c \
 
 PROTO_SRCS := \
+	proto/ssession.c \
 
 MODE_SRCS := \
 	modes/addzone.c \
@@ -67,13 +68,14 @@ UNIT_SRCS := \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
 	t/unit/test_zone.c \
+	t/unit/test_ssession.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all acrawriter check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -129,7 +131,13 @@ unit: $(UNIT)
 e2e: all
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/e2e/run.sh
 
-interop: all $(BUILD)/themis-tool $(BUILD)/acrastruct-tool $(BUILD)/libacrawriter.a
+# Interop helpers: small programs that drive lib/ and proto/ code for t/interop/*.sh.
+$(BUILD)/ssession-tool: $(BUILD)/t/interop/ssession_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+interop-tools: $(BUILD)/themis-tool $(BUILD)/acrastruct-tool $(BUILD)/libacrawriter.a $(BUILD)/ssession-tool
+
+interop: all interop-tools
 	ACRA_BUILD=$(CURDIR)/$(BUILD) sh t/interop/run.sh
 
 check: all unit check-headers interop e2e
@@ -169,16 +177,29 @@ $(BUILD)/crypto-bench: $(BUILD)/contrib/bench/crypto.o $(CORE_OBJS)
 bench: all $(BUILD)/crypto-prims $(BUILD)/crypto-bench
 	sh contrib/bench/run.sh $(BUILD)
 
-# libFuzzer targets (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_cell -max_total_time=60
-# build-fuzz/corpus-cell contrib/fuzz/seeds/cell
-FUZZERS := fuzz_cell fuzz_codec fuzz_ec
-fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang \
-		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-		EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" $(patsubst %,build-fuzz/%,$(FUZZERS))
+# libFuzzer targets (clang): every contrib/fuzz/fuzz_X.c becomes build-fuzz/fuzz_X, linked
+# with lib/ and proto/ built with ASan/UBSan. Run e.g. build-fuzz/fuzz_ssession -max_total_time=120.
+FUZZ_SRCS := \
+	contrib/fuzz/fuzz_cell.c \
+	contrib/fuzz/fuzz_codec.c \
+	contrib/fuzz/fuzz_ec.c \
+	contrib/fuzz/fuzz_ssession.c \
 
-build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	$(PKG_CFLAGS)
+FUZZ_OBJS := $(patsubst %.c,build-fuzz/%.o,$(LIB_SRCS) $(PROTO_SRCS))
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+.PRECIOUS: build-fuzz/%.o
+fuzz: $(patsubst contrib/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -21,6 +21,7 @@ static const suite_fn suites[] = {
 	poison_suite,
 	codec_suite,
 	keystore_suite,
+	ssession_suite,
 };
 
 int main(void)

@@ -16,5 +16,6 @@ Suite *zone_suite(void);
 Suite *poison_suite(void);
 Suite *codec_suite(void);
 Suite *keystore_suite(void);
+Suite *ssession_suite(void);
 
 #endif
