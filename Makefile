@@ -26,6 +26,7 @@ LIB_SRCS := \
 	lib/err.c \
 	lib/log.c \
 	lib/secmem.c \
+	lib/sigv4.c \
 
 PROTO_SRCS := \
 
@@ -36,6 +37,7 @@ UNIT_SRCS := \
 	t/unit/main.c \
 	t/unit/test_bytes.c \
 	t/unit/test_conf.c \
+	t/unit/test_sigv4.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

@@ -6,5 +6,6 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *sigv4_suite(void);
 
 #endif
