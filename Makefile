@@ -24,6 +24,9 @@ LIB_SRCS := \
 	lib/bytes.c \
 	lib/conf.c \
 	lib/err.c \
+	lib/httpc.c \
+	lib/keystore/kms.c \
+	lib/keystore/vault.c \
 	lib/log.c \
 	lib/secmem.c \
 	lib/sigv4.c \
@@ -45,7 +48,7 @@ BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
 .PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
-all: $(BIN) links
+all: $(BIN) links $(BUILD)/masterkey-tool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +66,10 @@ $(BUILD)/t/unit/%.o: t/unit/%.c
 
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+# Test driver for the Vault and AWS KMS master-key sources (t/e2e/30-master-key-sources.sh).
+$(BUILD)/masterkey-tool: $(BUILD)/t/lib/masterkey_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
