@@ -40,6 +40,7 @@ UNIT_SRCS := \
 	t/unit/main.c \
 	t/unit/test_bytes.c \
 	t/unit/test_conf.c \
+	t/unit/test_httpc.c \
 	t/unit/test_sigv4.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))

@@ -59,7 +59,7 @@ int httpc_url_parse(const char *url, struct httpc_url *out)
 		return ACRA_EINVAL;
 	}
 	path = p + strcspn(p, "/?#");
-	if (*path == '?' || *path == '#' || memchr(p, '@', (size_t)(path - p)))
+	if (strpbrk(path, "?#") || memchr(p, '@', (size_t)(path - p)))
 		return ACRA_EINVAL; /* no user info, query or fragment in a base URL */
 	if (*p == '[') {
 		host = p + 1;
@@ -226,7 +226,9 @@ int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_
 			size_t c;
 
 			rc = parse_size(v, eol, 10, &c);
-			if (rc < 0 || (have_clen && c != clen))
+			if (rc < 0)
+				return rc;
+			if (have_clen && c != clen)
 				return ACRA_EPROTO;
 			clen = c;
 			have_clen = true;
@@ -265,10 +267,10 @@ int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_
 			p = eol + 2;
 			if (n == 0)
 				break;
-			if (n > HTTPC_MAX_RESPONSE || (size_t)(end - p) < n + 2)
-				return (size_t)(end - p) < n + 2 && n <= HTTPC_MAX_RESPONSE && !eof
-					       ? HTTPC_NEED_MORE
-					       : (n > HTTPC_MAX_RESPONSE ? ACRA_ERANGE : ACRA_EPROTO);
+			if (n > HTTPC_MAX_RESPONSE)
+				return ACRA_ERANGE;
+			if ((size_t)(end - p) < n + 2)
+				return eof ? ACRA_EPROTO : HTTPC_NEED_MORE;
 			if (p[n] != '\r' || p[n + 1] != '\n')
 				return ACRA_EPROTO;
 			total += n;

@@ -6,6 +6,7 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *httpc_suite(void);
 Suite *sigv4_suite(void);
 
 #endif
