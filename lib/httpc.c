@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,7 +500,9 @@ static int tls_start(struct conn *c, const struct httpc_url *u, const struct htt
 			return ACRA_OK;
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, err, err_len) < 0)
+			short ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+
+			if (wait_fd(c, ev, err, err_len) < 0)
 				return ACRA_EIO;
 			continue;
 		}
@@ -606,9 +610,9 @@ static bool safe_header_text(const char *s)
 	return s && !strpbrk(s, "\r\n");
 }
 
-int httpc_do(const struct httpc_url *u, const struct httpc_tls *tls, int timeout_ms,
-	     const struct httpc_request *req, struct httpc_response *resp, char *err,
-	     size_t err_len)
+static int httpc_exchange(const struct httpc_url *u, const struct httpc_tls *tls,
+			  int timeout_ms, const struct httpc_request *req,
+			  struct httpc_response *resp, char *err, size_t err_len)
 {
 	struct conn c = { -1, NULL, NULL, 0, 0 };
 	uint8_t *out = NULL, *in = NULL;
@@ -631,8 +635,8 @@ int httpc_do(const struct httpc_url *u, const struct httpc_tls *tls, int timeout
 		return ACRA_EINVAL;
 	}
 	/* Request head: its size is bounded by the inputs, computed first. */
-	out_cap = strlen(req->method) + strlen(u->prefix) + strlen(req->path) + strlen(u->hostport) +
-		  128 + req->body_len;
+	out_cap = strlen(req->method) + strlen(u->prefix) + strlen(req->path) +
+		  strlen(u->hostport) + 128 + req->body_len;
 	for (size_t i = 0; i < req->n_headers; i++) {
 		if (!safe_header_text(req->headers[i].name) ||
 		    !safe_header_text(req->headers[i].value) || strchr(req->headers[i].name, ':')) {
@@ -757,5 +761,51 @@ out:
 	}
 	if (rc < 0)
 		httpc_response_clear(resp);
+	return rc;
+}
+
+/* OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has
+ * gone; a library must not kill its caller for that. SIGPIPE is blocked in this thread for
+ * the duration of the request and any instance it raised is consumed before unblocking. */
+struct sigpipe_guard {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_guard *g)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void sigpipe_restore(struct sigpipe_guard *g)
+{
+	sigset_t set, pending;
+	struct timespec zero = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+int httpc_do(const struct httpc_url *u, const struct httpc_tls *tls, int timeout_ms,
+	     const struct httpc_request *req, struct httpc_response *resp, char *err,
+	     size_t err_len)
+{
+	struct sigpipe_guard guard;
+	int rc;
+
+	sigpipe_block(&guard);
+	rc = httpc_exchange(u, tls, timeout_ms, req, resp, err, err_len);
+	sigpipe_restore(&guard);
 	return rc;
 }

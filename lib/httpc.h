@@ -31,7 +31,7 @@ struct httpc_tls {
 	const char *ca_file;   /* PEM bundle of trusted CAs; NULL or "" = system store */
 	const char *cert_file; /* client certificate (PEM), optional */
 	const char *key_file;  /* its private key (PEM), optional */
-	const char *sni;       /* name sent as SNI and checked in the certificate; NULL = URL host */
+	const char *sni;       /* SNI and name checked in the certificate; NULL = URL host */
 };
 
 /* One extra request header; Host, Content-Length and Connection are added by httpc. */

@@ -527,7 +527,8 @@ static int alias_exists(struct kms_ctx *c, bool *exists)
 			break;
 	}
 	if (rc == 0 && marker)
-		rc = FAIL(c, ACRA_EPROTO, "kms: ListAliases: more than %d pages", KMS_MAX_ALIAS_PAGES);
+		rc = FAIL(c, ACRA_EPROTO, "kms: ListAliases: more than %d pages",
+			  KMS_MAX_ALIAS_PAGES);
 	free(marker);
 	return rc;
 }

@@ -125,7 +125,8 @@ static int vault_get(struct vault_ctx *c, const char *path, json_t **out)
 		return fail(c, rc == ACRA_ENOMEM ? rc : ACRA_EIO, "vault: GET %s: %s", path, err);
 	j = json_loadb((const char *)resp.body, resp.body_len, 0, &jerr);
 	if (resp.status == 404) {
-		rc = fail(c, ACRA_ENOKEY, "vault: GET %s: secret not found (HTTP 404)", path);
+		rc = fail(c, ACRA_ENOKEY, "vault: GET %s: %s (HTTP 404)", path,
+			  strcmp(path, MOUNTS_PATH) == 0 ? "not found" : "secret not found");
 	} else if (resp.status == 401 || resp.status == 403) {
 		const char *t = vault_error_text(j);
 		rc = fail(c, ACRA_EPERM, "vault: GET %s: token refused (HTTP %d)%s%.120s", path,

@@ -132,8 +132,9 @@ int main(int argc, char **argv)
 
 			rc = secret_new(&blob, len / 4 * 3 + 3);
 			if (rc == 0 && (!b64 || !*b64 ||
-					sodium_base642bin(blob->p, blob->len, b64, len, "\r\n", &n,
-							  NULL, sodium_base64_VARIANT_ORIGINAL) != 0)) {
+					sodium_base642bin(blob->p, blob->len, b64, len, "\r\n",
+							  &n, NULL,
+							  sodium_base64_VARIANT_ORIGINAL) != 0)) {
 				log_error("ACRA_MASTER_KEY is missing or not valid base64");
 				rc = ACRA_EINVAL;
 			}

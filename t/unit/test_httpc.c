@@ -140,7 +140,8 @@ START_TEST(urls)
 	ck_assert_str_eq(u.prefix, "/base");
 	ck_assert_str_eq(u.hostport, "[::1]");
 	static const char *const bad[] = {
-		"", "vault:8200", "ftp://x", "http://", "http://:80", "http://h:0", "http://h:65536",
+		"", "vault:8200", "ftp://x", "http://", "http://:80", "http://h:0",
+		"http://h:65536",
 		"http://h:8x", "http://user@h", "http://h/?q", "http://[::1", "http://h h/",
 		"http://h\r\nX: y/",
 	};
