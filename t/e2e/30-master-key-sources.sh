@@ -119,10 +119,13 @@ cat >"$T/vault.json" <<JSON
   "kv1/": {"type": "kv", "description": "", "options": null},
   "kvold/": {"type": "kv", "description": "", "options": {"version": "1"}},
   "pki/": {"type": "pki", "description": "", "options": null},
+  "noopts/": {"type": "kv", "description": ""},
+  "numver/": {"type": "kv", "description": "", "options": {"version": 2}},
   "cubbyhole/": {"type": "cubbyhole", "description": "per-token private secret storage", "options": null}},
  "secrets": {
   "secret/data/acra": {"data": {"acra_master_key": "$KEY1"}, "metadata": {"version": 1, "destroyed": false}},
   "kv1/acra": {"acra_master_key": "$KEY2"},
+  "secret/data/team/app/acra": {"data": {"acra_master_key": "$KEY3"}, "metadata": {"version": 3}},
   "kvold/team/acra": {"acra_master_key": "$KEY3", "other": "x"},
   "secret/data/nofield": {"data": {"master_key": "$KEY1"}, "metadata": {"version": 1}},
   "secret/data/badb64": {"data": {"acra_master_key": "not*base64!"}, "metadata": {"version": 1}},
@@ -142,6 +145,14 @@ KEYLEN=48 expect_key "vault KV v1 (options null): kv1/acra, 48-byte key" "$(sha_
 KEYLEN=32
 expect_key "vault KV v1 (version 1), nested path" "$(sha_of_b64 "$KEY3")" \
 	"$TOOL" vault --vault_connection_api_string="$VURL/" --vault_secrets_path=kvold/team/acra
+expect_key "vault KV v2: nested path, empty components dropped" "$(sha_of_b64 "$KEY3")" \
+	"$TOOL" vault --vault_connection_api_string="$VURL" --vault_secrets_path=secret//team/app/acra/
+expect_fail "vault: engine without options" 'vault: mount \"noopts/\": engine options missing' \
+	"$TOOL" vault --vault_connection_api_string="$VURL" --vault_secrets_path=noopts/acra
+expect_fail "vault: engine version not a string" 'vault: mount \"numver/\": engine version missing' \
+	"$TOOL" vault --vault_connection_api_string="$VURL" --vault_secrets_path=numver/acra
+expect_fail "vault KV v2: path without a secret name" 'vault: vault_secrets_path \"secret\" has no secret name after the mount' \
+	"$TOOL" vault --vault_connection_api_string="$VURL" --vault_secrets_path=secret
 expect_fail "vault: wrong token" "token refused (HTTP 403): permission denied" \
 	env VAULT_API_TOKEN="$(printf 'test-wrong-token' | base64 -w0)" \
 	"$TOOL" vault --vault_connection_api_string="$VURL" --vault_secrets_path=secret/acra
