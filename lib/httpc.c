@@ -131,8 +131,10 @@ void httpc_response_clear(struct httpc_response *r)
 		secmem_wipe(r->body, r->body_len);
 		free(r->body);
 	}
+	free(r->location);
 	r->body = NULL;
 	r->body_len = 0;
+	r->location = NULL;
 }
 
 static const uint8_t *find_crlf(const uint8_t *p, const uint8_t *end)
@@ -185,16 +187,31 @@ static int parse_size(const uint8_t *p, const uint8_t *end, int base, size_t *ou
 	return ACRA_OK;
 }
 
+/* Last step of a successful parse: on failure the whole response is released. */
+static int copy_location(struct httpc_response *out, const uint8_t *loc, size_t loc_len)
+{
+	if (!loc)
+		return ACRA_OK;
+	out->location = strndup((const char *)loc, loc_len);
+	if (!out->location) {
+		httpc_response_clear(out);
+		out->status = 0;
+		return ACRA_ENOMEM;
+	}
+	return ACRA_OK;
+}
+
 int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_response *out)
 {
-	const uint8_t *end = buf + len, *line, *eol, *body;
-	size_t clen = 0, blen;
+	const uint8_t *end = buf + len, *line, *eol, *body, *loc = NULL;
+	size_t clen = 0, blen, loc_len = 0;
 	bool have_clen = false, chunked = false;
 	int status, rc;
 
 	out->status = 0;
 	out->body = NULL;
 	out->body_len = 0;
+	out->location = NULL;
 	if (len > HTTPC_MAX_RESPONSE)
 		return ACRA_ERANGE;
 	eol = find_crlf(buf, end);
@@ -242,6 +259,11 @@ int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_
 			if (n < 7 || strncasecmp((const char *)v + n - 7, "chunked", 7) != 0)
 				return ACRA_EPROTO;
 			chunked = true;
+		} else if ((v = header_value(line, eol, "Location"))) {
+			loc = v;
+			loc_len = (size_t)(eol - v);
+			while (loc_len > 0 && (loc[loc_len - 1] == ' ' || loc[loc_len - 1] == '\t'))
+				loc_len--;
 		}
 	}
 	body = eol + 2;
@@ -305,7 +327,7 @@ int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_
 		}
 		out->body[out->body_len] = '\0';
 		out->status = status;
-		return ACRA_OK;
+		return copy_location(out, loc, loc_len);
 	}
 	blen = (size_t)(end - body);
 	if (have_clen) {
@@ -324,7 +346,7 @@ int httpc_parse_response(const uint8_t *buf, size_t len, bool eof, struct httpc_
 	out->body[blen] = '\0';
 	out->body_len = blen;
 	out->status = status;
-	return ACRA_OK;
+	return copy_location(out, loc, loc_len);
 }
 
 /* ---- transport ------------------------------------------------------------------------ */
@@ -623,6 +645,7 @@ static int httpc_exchange(const struct httpc_url *u, const struct httpc_tls *tls
 	resp->status = 0;
 	resp->body = NULL;
 	resp->body_len = 0;
+	resp->location = NULL;
 	if (err && err_len)
 		err[0] = '\0';
 	if (timeout_ms <= 0)

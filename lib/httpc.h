@@ -49,12 +49,14 @@ struct httpc_request {
 	size_t body_len;
 };
 
-/* A response. body is owned (NUL-terminated, body_len excludes the NUL); release with
- * httpc_response_clear(), which wipes it. */
+/* A response. body is owned (NUL-terminated, body_len excludes the NUL); location is the
+ * Location header (owned, NULL if absent). Release with httpc_response_clear(), which
+ * wipes the body. */
 struct httpc_response {
 	int status;
 	uint8_t *body;
 	size_t body_len;
+	char *location;
 };
 
 /* Parse "http://host:port/prefix" or "https://...". Returns 0 or ACRA_EINVAL. */

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 
 #define MOUNTS_PATH "/v1/sys/internal/ui/mounts"
+#define VAULT_MAX_REDIRECTS 3
 
 struct vault_ctx {
 	struct httpc_url url;
@@ -108,21 +109,67 @@ static const char *vault_error_text(json_t *j)
 	return json_is_string(e) ? json_string_value(e) : "";
 }
 
-/* GET path; on 200 *out is the parsed reply (owned: json_decref). */
+static bool is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* GET path, following redirects as Vault's Go client does (a standby node answers 307
+ * with the active node's address when it does not forward requests). The token goes
+ * along, so a redirect from https to plain http is refused. On 200 *out is the parsed
+ * reply (owned: json_decref). */
 static int vault_get(struct vault_ctx *c, const char *path, json_t **out)
 {
 	struct httpc_header h[1] = { { "X-Vault-Token", (const char *)c->token->p } };
 	struct httpc_request req = { "GET", path, h, 1, NULL, 0 };
 	struct httpc_response resp = { 0 };
-	char err[300];
+	struct httpc_url url = c->url;
+	char err[300], next_path[512];
 	json_error_t jerr;
 	json_t *j = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = httpc_do(&c->url, &c->tls, c->timeout_ms, &req, &resp, err, sizeof(err));
-	if (rc < 0)
-		return fail(c, rc == ACRA_ENOMEM ? rc : ACRA_EIO, "vault: GET %s: %s", path, err);
+	for (int hop = 0;; hop++) {
+		rc = httpc_do(&url, &c->tls, c->timeout_ms, &req, &resp, err, sizeof(err));
+		if (rc < 0)
+			return fail(c, rc == ACRA_ENOMEM ? rc : ACRA_EIO, "vault: GET %s: %s", path,
+				    err);
+		if (!is_redirect(resp.status) || !resp.location)
+			break;
+		if (hop == VAULT_MAX_REDIRECTS) {
+			httpc_response_clear(&resp);
+			return fail(c, ACRA_EPROTO, "vault: GET %s: more than %d redirects", path,
+				    VAULT_MAX_REDIRECTS);
+		}
+		if (resp.location[0] == '/') {
+			snprintf(next_path, sizeof(next_path), "%s", resp.location);
+		} else {
+			struct httpc_url next;
+
+			if (httpc_url_parse(resp.location, &next) < 0) {
+				rc = fail(c, ACRA_EPROTO, "vault: GET %s: bad redirect to \"%.200s\"",
+					  path, resp.location);
+				httpc_response_clear(&resp);
+				return rc;
+			}
+			if (url.https && !next.https) {
+				rc = fail(c, ACRA_EPERM,
+					  "vault: GET %s: refusing redirect from https to \"%.200s\"",
+					  path, resp.location);
+				httpc_response_clear(&resp);
+				return rc;
+			}
+			/* The redirect names the whole path: no prefix from our own URL. */
+			snprintf(next_path, sizeof(next_path), "%s", next.prefix[0] ? next.prefix : "/");
+			next.prefix[0] = '\0';
+			url = next;
+		}
+		log_code(LOG_INFO, LOG_CODE_MASTER_KEY, "vault: GET %s redirected to %s%s", path,
+			 url.hostport, next_path);
+		req.path = next_path;
+		httpc_response_clear(&resp);
+	}
 	j = json_loadb((const char *)resp.body, resp.body_len, 0, &jerr);
 	if (resp.status == 404) {
 		rc = fail(c, ACRA_ENOKEY, "vault: GET %s: %s (HTTP 404)", path,

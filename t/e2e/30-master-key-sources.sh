@@ -180,6 +180,12 @@ expect_fail "vault: empty address" "vault: vault_connection_api_string is empty"
 	"$TOOL" vault
 expect_fail "vault: bad address" "is not an http:// or https:// URL" \
 	"$TOOL" vault --vault_connection_api_string=vault:8200
+start_server vault-standby "$LIB/fake_vault.py" --config "$T/vault.json" --redirect-to "$VURL"
+expect_key "vault: standby node redirects (307) to the active node" "$(sha_of_b64 "$KEY1")" \
+	"$TOOL" vault --vault_connection_api_string="http://127.0.0.1:$PORT" --vault_secrets_path=secret/acra
+start_server vault-loop "$LIB/fake_vault.py" --config "$T/vault.json" --redirect-to self
+expect_fail "vault: redirect loop" "vault: GET /v1/sys/internal/ui/mounts: more than 3 redirects" \
+	"$TOOL" vault --vault_connection_api_string="http://127.0.0.1:$PORT" --vault_secrets_path=secret/acra
 DEAD=$(free_port)
 expect_fail "vault: unreachable" "vault: GET /v1/sys/internal/ui/mounts: cannot connect to 127.0.0.1:$DEAD: Connection refused" \
 	"$TOOL" vault --vault_connection_api_string="http://127.0.0.1:$DEAD"
@@ -220,6 +226,12 @@ if command -v openssl >/dev/null 2>&1; then
 		"$TOOL" vault --vault_connection_api_string="https://127.0.0.1:$TPORT" \
 		--vault_secrets_path=secret/acra --vault_tls_client_ca="$T/ca.pem" \
 		--vault_tls_client_sni=vault.example.com
+	start_server vault-tls-redirect "$LIB/fake_vault.py" --config "$T/vault.json" \
+		--tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --redirect-to "$VURL"
+	expect_fail "vault TLS: no redirect from https to http (token would leak)" \
+		"vault: GET /v1/sys/internal/ui/mounts: refusing redirect from https to \\\"$VURL/v1/sys/internal/ui/mounts\\\"" \
+		"$TOOL" vault --vault_connection_api_string="https://127.0.0.1:$PORT" \
+		--vault_secrets_path=secret/acra --vault_tls_client_ca="$T/ca.pem"
 	expect_fail "vault TLS: plain HTTP to a TLS port" "vault: GET /v1/sys/internal/ui/mounts:" \
 		"$TOOL" vault --vault_connection_api_string="http://127.0.0.1:$TPORT" \
 		--vault_secrets_path=secret/acra --timeout_ms=1000

@@ -13,7 +13,9 @@ Usage: fake_vault.py --config FILE --port-file FILE [--mode normal|malformed|sil
 config: {"token": "...", "mounts": {"secret/": {"type": "kv", "options": {"version": "2"}}},
          "secrets": {"secret/data/acra": {"data": {"acra_master_key": "..."}}}}
 --mode malformed answers every request with 200 and a body that is not JSON;
---mode silent accepts connections and never answers (client timeouts).
+--mode silent accepts connections and never answers (client timeouts);
+--redirect-to URL answers every request as a standby node that does not forward does:
+307 with Location: URL + request path (URL may be this server's own, for a loop).
 """
 import argparse
 import hmac
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--config", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--mode", default="normal", choices=["normal", "malformed", "silent"])
+    ap.add_argument("--redirect-to")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     args = ap.parse_args()
@@ -62,6 +65,15 @@ def main():
                 return
             if args.mode == "malformed":
                 self.reply(200, raw=b"<html>this is not JSON</html>")
+                return
+            if args.redirect_to:
+                target = args.redirect_to
+                if target == "self":
+                    target = "http://127.0.0.1:%d" % srv.server_address[1]
+                self.send_response(307)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             token = self.headers.get("X-Vault-Token", "")
             if not hmac.compare_digest(token.encode(), cfg["token"].encode()):

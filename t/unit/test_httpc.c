@@ -57,6 +57,25 @@ START_TEST(body_until_close)
 }
 END_TEST
 
+START_TEST(location_kept)
+{
+	struct httpc_response r;
+
+	ck_assert_int_eq(parse_str("HTTP/1.1 307 Temporary Redirect\r\nlocation: "
+				   "https://10.0.0.2:8200/v1/secret/data/acra \r\n"
+				   "Content-Length: 0\r\n\r\n",
+				   false, &r),
+			 0);
+	ck_assert_int_eq(r.status, 307);
+	ck_assert_str_eq(r.location, "https://10.0.0.2:8200/v1/secret/data/acra");
+	httpc_response_clear(&r);
+	ck_assert_ptr_null(r.location);
+	ck_assert_int_eq(parse_str("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, &r), 0);
+	ck_assert_ptr_null(r.location);
+	httpc_response_clear(&r);
+}
+END_TEST
+
 START_TEST(no_body_statuses)
 {
 	struct httpc_response r;
@@ -158,6 +177,7 @@ Suite *httpc_suite(void)
 
 	tcase_add_loop_test(tc, whole_and_every_split, 0, (int)(sizeof(whole) / sizeof(whole[0])));
 	tcase_add_test(tc, body_until_close);
+	tcase_add_test(tc, location_kept);
 	tcase_add_test(tc, no_body_statuses);
 	tcase_add_test(tc, malformed_refused);
 	tcase_add_test(tc, oversize_refused);
