@@ -41,8 +41,12 @@ LIB_SRCS := \
 	lib/keystore/fs.c \
 	lib/keystore/keystore.c \
 	lib/keystore/master.c \
+	lib/httpc.c \
+	lib/keystore/kms.c \
+	lib/keystore/vault.c \
 	lib/log.c \
 	lib/secmem.c \
+	lib/sigv4.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -69,6 +73,8 @@ UNIT_SRCS := \
 	t/unit/test_soter.c \
 	t/unit/test_zone.c \
 	t/unit/test_ssession.c \
+	t/unit/test_httpc.c \
+	t/unit/test_sigv4.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
@@ -76,7 +82,7 @@ BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
 .PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz
-all: $(BIN) links
+all: $(BIN) links $(BUILD)/masterkey-tool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,7 +106,6 @@ $(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # libacrawriter.a: the application C API (lib/acrawriter.h, docs/acrawriter.md) and what it needs.
 ACRAWRITER_SRCS := \
@@ -123,6 +128,9 @@ $(BUILD)/libacrawriter.a: $(patsubst %.c,$(BUILD)/%.o,$(ACRAWRITER_SRCS))
 	ar rcs $@ $^
 
 acrawriter: $(BUILD)/libacrawriter.a
+
+# Test driver for the Vault and AWS KMS master-key sources (t/e2e/30-master-key-sources.sh).
+$(BUILD)/masterkey-tool: $(BUILD)/t/lib/masterkey_tool.o $(CORE_OBJS)
 
 unit: $(UNIT)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)

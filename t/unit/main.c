@@ -22,6 +22,8 @@ static const suite_fn suites[] = {
 	codec_suite,
 	keystore_suite,
 	ssession_suite,
+	httpc_suite,
+	sigv4_suite,
 };
 
 int main(void)

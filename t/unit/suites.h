@@ -17,5 +17,7 @@ Suite *poison_suite(void);
 Suite *codec_suite(void);
 Suite *keystore_suite(void);
 Suite *ssession_suite(void);
+Suite *httpc_suite(void);
+Suite *sigv4_suite(void);
 
 #endif
