@@ -181,7 +181,7 @@ static const struct conf_opt server_opts[] = {
 		  acraconnector_transport_encryption_disable, "false",
 		  "Use raw transport (tcp/unix socket) between AcraServer and "
 		  "AcraConnector/client (don't use this flag if you not connect to database "
-		  "with SSL/TLS"),
+		  "with SSL/TLS)"),
 	CONF_BOOL("acraconnector_tls_transport_enable", S, acraconnector_tls_transport_enable,
 		  "false", "Use tls to encrypt transport between AcraServer and AcraConnector/client"),
 	CONF_STR("client_id", S, client_id, NULL,
