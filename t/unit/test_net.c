@@ -166,12 +166,16 @@ START_TEST(test_listen_connect_tcp)
 
 	snprintf(err, sizeof(err), "tcp://127.0.0.1:%u/", port);
 	ck_assert_int_eq(net_parse(err, &a, err, sizeof(err)), ACRA_OK);
+	ck_assert_int_eq(net_check_free(&a, err, sizeof(err)), ACRA_OK);
 	/* two SO_REUSEPORT listeners share the port (one per worker) */
 	ck_assert_int_eq(net_listen(&a, true, 8, &l1, err, sizeof(err)), ACRA_OK);
 	ck_assert_int_eq(net_listen(&a, true, 8, &l2, err, sizeof(err)), ACRA_OK);
 	/* without SO_REUSEPORT the port is in use, and the message says so */
 	ck_assert_int_eq(net_listen(&a, false, 8, &l3, err, sizeof(err)), ACRA_EIO);
 	ck_assert_int_eq(l3, -1);
+	/* and the check before binding a group sees the port taken */
+	ck_assert_int_eq(net_check_free(&a, err, sizeof(err)), ACRA_EIO);
+	ck_assert_ptr_nonnull(strstr(err, "in use"));
 	ck_assert_msg(strstr(err, "in use") != NULL && strstr(err, "tcp://127.0.0.1:") != NULL,
 		      "%s", err);
 	ck_assert_int_eq(net_resolve(&a, &ss, &len, err, sizeof(err)), ACRA_OK);
