@@ -975,7 +975,7 @@ static int server_run(struct server *srv)
 			return 1;
 		}
 		net_format(&c->metrics_addr, addr, sizeof(addr));
-		log_info("Start listening to Prometheus metrics on %s/metrics", addr);
+		log_info("Start listening to Prometheus metrics on %smetrics", addr);
 	}
 	log_startup_done();
 	rc = reactor_run(srv->reactor, c->incoming_connection_close_timeout);

@@ -397,7 +397,7 @@ static void line_hook(void *state, struct session *s, const uint8_t *p, size_t l
 	ans->n = n;
 }
 
-static const struct session_hooks line_hooks = { NULL, line_hook, NULL, NULL };
+static const struct session_hooks line_hooks = { .on_client_bytes = line_hook };
 
 START_TEST(test_hooks)
 {
@@ -425,6 +425,100 @@ START_TEST(test_hooks)
 	usleep(50000);
 	ck_assert_int_eq(proxy_stop(&p), 0);
 	db_stop(&db);
+}
+END_TEST
+
+/* A transport handshake before the database: the client must say "hello\n" first; the
+ * proxy answers "welcome\n" itself and only then dials the database. */
+struct hs_state {
+	bool done;
+};
+
+static int hs_open(struct session *s, void *arg, void **state)
+{
+	(void)s;
+	(void)arg;
+	*state = calloc(1, sizeof(struct hs_state));
+	return *state != NULL ? ACRA_OK : ACRA_ENOMEM;
+}
+
+static void hs_close(void *state)
+{
+	free(state);
+}
+
+static void hs_client(void *state, struct session *s, const uint8_t *p, size_t len,
+		      struct session_answer *ans)
+{
+	struct hs_state *st = state;
+
+	if (st->done) {
+		ans->verdict = SESSION_PASS;
+		ans->n = len;
+		return;
+	}
+	if (len < 6) {
+		ans->verdict = SESSION_NEED_MORE;
+		ans->n = 6;
+		return;
+	}
+	if (memcmp(p, "hello\n", 6) != 0) {
+		ans->verdict = SESSION_CLOSE;
+		ans->reason = "bad handshake";
+		return;
+	}
+	st->done = true;
+	ans->verdict = SESSION_REPLACE;
+	ans->n = 6;
+	ans->out = (const uint8_t *)"welcome\n";
+	ans->out_len = 8;
+	ans->to_sender = true;
+	session_connect_db(s);
+}
+
+static const struct session_hooks hs_hooks = { .connect_db_later = true,
+					       .open = hs_open,
+					       .on_client_bytes = hs_client,
+					       .close = hs_close };
+
+START_TEST(test_connect_db_later)
+{
+	struct fake_db db;
+	struct proxy p;
+	int fd;
+	uint8_t b[64];
+	unsigned dead_port;
+	int lfd;
+
+	db_start(&db, DB_ECHO);
+	proxy_start(&p, db.port, &hs_hooks, 1, 5);
+	/* handshake and data in one write: the data waits for the database, then echoes */
+	fd = connect_to(p.port);
+	ck_assert_int_eq(write(fd, "hello\nping", 10), 10);
+	ck_assert_uint_eq(read_n(fd, b, 12), 12);
+	ck_assert_int_eq(memcmp(b, "welcome\nping", 12), 0);
+	close(fd);
+	/* no handshake, no database: nothing is dialled and the client is dropped */
+	fd = connect_to(p.port);
+	ck_assert_int_eq(write(fd, "HELLO!", 6), 6);
+	ck_assert_int_le(read(fd, b, sizeof(b)), 0);
+	close(fd);
+	usleep(50000);
+	ck_assert(metric_value(p.sm.db_errors) == 0);
+	ck_assert_int_eq(proxy_stop(&p), 0);
+	db_stop(&db);
+	/* the database refuses after the handshake: the client gets its welcome, then EOF */
+	lfd = listen_any(&dead_port);
+	close(lfd);
+	proxy_start(&p, dead_port, &hs_hooks, 1, 5);
+	fd = connect_to(p.port);
+	ck_assert_int_eq(write(fd, "hello\n", 6), 6);
+	ck_assert_uint_eq(read_n(fd, b, 8), 8);
+	ck_assert_int_le(read(fd, b, sizeof(b)), 0);
+	close(fd);
+	usleep(50000);
+	ck_assert(metric_value(p.sm.db_errors) == 1);
+	ck_assert_int_eq(proxy_stop(&p), 0);
 }
 END_TEST
 
@@ -486,6 +580,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_db_refused);
 	tcase_add_test(tc, test_backpressure_slow_client);
 	tcase_add_test(tc, test_hooks);
+	tcase_add_test(tc, test_connect_db_later);
 	tcase_add_test(tc, test_unix_listener);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
