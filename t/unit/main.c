@@ -14,6 +14,7 @@ static const suite_fn suites[] = {
 	net_suite,
 	metrics_suite,
 	session_suite,
+	http_suite,
 };
 
 int main(void)
