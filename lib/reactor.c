@@ -38,6 +38,7 @@ struct listener {
 	reactor_accept_fn fn;
 	void *arg;
 	struct evconnlistener *main_l; /* unix: on the main base */
+	struct event *main_pause;      /* unix: re-enables main_l after an accept error */
 	unsigned next_worker;          /* unix: round-robin cursor (main thread only) */
 };
 
@@ -50,6 +51,7 @@ struct reactor_worker {
 	int pipe_rd, pipe_wr;
 	struct event *pipe_ev;
 	struct evconnlistener *ls[REACTOR_MAX_LISTENERS]; /* tcp listeners of this worker */
+	struct event *pause[REACTOR_MAX_LISTENERS];        /* re-enable ls[i] after an error */
 	struct reactor_item head;                          /* tracked sessions, circular */
 	_Atomic size_t active;
 	void *data;
@@ -106,15 +108,46 @@ static void tcp_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
 	li->fn(w, fd, sa, (socklen_t)sa_len, li->arg);
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
+#define ACCEPT_PAUSE_MS 200
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/* EMFILE/ENFILE/ENOBUFS: the pending connection stays in the backlog, so accepting again
+ * at once would spin. Pause this listener briefly (one log line per pause) and retry. */
+static void pause_listener(struct evconnlistener *l, struct event **pause)
+{
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
 	int e = EVUTIL_SOCKET_ERROR();
 
-	(void)l;
-	(void)arg;
-	/* EMFILE and friends: log and keep listening; the fd shortage may pass. */
-	log_code(LOG_ERROR, LOG_CODE_ACCEPT, "cannot accept connection: %s",
-		 evutil_socket_error_to_string(e));
+	log_code(LOG_ERROR, LOG_CODE_ACCEPT, "cannot accept connection: %s; pausing accept for %d ms",
+		 evutil_socket_error_to_string(e), ACCEPT_PAUSE_MS);
+	if (*pause == NULL)
+		*pause = evtimer_new(evconnlistener_get_base(l), resume_cb, l);
+	if (*pause != NULL && evconnlistener_disable(l) == 0)
+		evtimer_add(*pause, &tv);
+}
+
+static void tcp_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct reactor_worker *w = arg;
+
+	for (unsigned i = 0; i < REACTOR_MAX_LISTENERS; i++)
+		if (w->ls[i] == l) {
+			pause_listener(l, &w->pause[i]);
+			return;
+		}
+}
+
+static void unix_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct listener *li = arg;
+
+	pause_listener(l, &li->main_pause);
 }
 
 static void unix_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -132,11 +165,16 @@ static void unix_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct 
 
 static void worker_close_listeners(struct reactor_worker *w)
 {
-	for (unsigned i = 0; i < REACTOR_MAX_LISTENERS; i++)
+	for (unsigned i = 0; i < REACTOR_MAX_LISTENERS; i++) {
+		if (w->pause[i] != NULL) {
+			event_free(w->pause[i]);
+			w->pause[i] = NULL;
+		}
 		if (w->ls[i] != NULL) {
 			evconnlistener_free(w->ls[i]);
 			w->ls[i] = NULL;
 		}
+	}
 }
 
 static void worker_cut_all(struct reactor_worker *w)
@@ -264,6 +302,8 @@ void reactor_free(struct reactor *r)
 	if (r == NULL)
 		return;
 	for (unsigned i = 0; i < r->n_ls; i++) {
+		if (r->ls[i].main_pause != NULL)
+			event_free(r->ls[i].main_pause);
 		if (r->ls[i].main_l != NULL)
 			evconnlistener_free(r->ls[i].main_l);
 		if (r->ls[i].addr.scheme == NET_UNIX)
@@ -327,7 +367,7 @@ int reactor_listen(struct reactor *r, const struct net_addr *a, reactor_accept_f
 			snprintf(err, err_len, "cannot set up listener");
 			return ACRA_ENOMEM;
 		}
-		evconnlistener_set_error_cb(li->main_l, accept_error_cb);
+		evconnlistener_set_error_cb(li->main_l, unix_accept_error_cb);
 		r->n_ls++;
 		atomic_store(&r->serving, true);
 		return ACRA_OK;
@@ -360,7 +400,7 @@ int reactor_listen(struct reactor *r, const struct net_addr *a, reactor_accept_f
 				}
 			return rc;
 		}
-		evconnlistener_set_error_cb(w->ls[r->n_ls], accept_error_cb);
+		evconnlistener_set_error_cb(w->ls[r->n_ls], tcp_accept_error_cb);
 	}
 	r->n_ls++;
 	atomic_store(&r->serving, true);
@@ -439,11 +479,16 @@ static void begin_shutdown(struct reactor *r, const char *why)
 	atomic_store(&r->serving, false);
 	log_info("%s: stop accepting connections, waiting up to %lds for %zu active connections",
 		 why, r->close_timeout, reactor_active(r));
-	for (unsigned i = 0; i < r->n_ls; i++)
+	for (unsigned i = 0; i < r->n_ls; i++) {
+		if (r->ls[i].main_pause != NULL) {
+			event_free(r->ls[i].main_pause);
+			r->ls[i].main_pause = NULL;
+		}
 		if (r->ls[i].main_l != NULL) {
 			evconnlistener_free(r->ls[i].main_l);
 			r->ls[i].main_l = NULL;
 		}
+	}
 	broadcast(r, MSG_STOP_LISTEN);
 	evutil_gettimeofday(&now, NULL);
 	span.tv_sec = r->close_timeout;

@@ -922,7 +922,8 @@ static void server_reload(void *arg)
 	log_startup_done();
 }
 
-/* Keys will live in this process: no core dumps, no ptrace by other users. */
+/* Keys will live in this process: no core dumps, no ptrace by other users. Also take the
+ * hard descriptor limit as the soft one, as Go programs (Acra) do: one fd per socket. */
 static void harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };
@@ -931,6 +932,11 @@ static void harden_process(void)
 		log_warn("cannot disable core dumps: %s", strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		log_warn("cannot mark the process non-dumpable: %s", strerror(errno));
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open files limit: %s", strerror(errno));
+	}
 }
 
 static int server_run(struct server *srv)
