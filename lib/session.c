@@ -57,6 +57,7 @@ struct session {
 	bool proto_open;
 	struct timespec start;
 	const char *close_reason; /* S_FLUSHING: logged when the flush ends */
+	int flush_side;           /* S_FLUSHING: the side whose queued bytes are going out */
 	struct log_ctx ctx;
 	char peer[64];
 	char client_id[257];
@@ -244,7 +245,7 @@ static int after_write(struct session *s, int d)
 	struct side *other = &s->side[1 - d];
 
 	if (s->state == S_FLUSHING) {
-		if (evbuffer_get_length(s->side[d].out) == 0) {
+		if (d == s->flush_side && evbuffer_get_length(s->side[d].out) == 0) {
 			session_close(s, LOG_INFO, 0, "%s", s->close_reason);
 			return -1;
 		}
@@ -285,6 +286,7 @@ static void close_after_flush(struct session *s, int d, const char *reason)
 	}
 	s->state = S_FLUSHING;
 	s->close_reason = reason;
+	s->flush_side = d;
 	for (int i = 0; i < 2; i++)
 		if (s->side[i].rev != NULL)
 			event_del(s->side[i].rev);
