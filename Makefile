@@ -44,9 +44,14 @@ LIB_SRCS := \
 	lib/httpc.c \
 	lib/keystore/kms.c \
 	lib/keystore/vault.c \
+	lib/http.c \
 	lib/log.c \
+	lib/metrics.c \
+	lib/net.c \
+	lib/reactor.c \
 	lib/secmem.c \
 	lib/sigv4.c \
+	lib/session.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -75,6 +80,10 @@ UNIT_SRCS := \
 	t/unit/test_ssession.c \
 	t/unit/test_httpc.c \
 	t/unit/test_sigv4.c \
+	t/unit/test_http.c \
+	t/unit/test_metrics.c \
+	t/unit/test_net.c \
+	t/unit/test_session.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

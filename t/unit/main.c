@@ -24,6 +24,10 @@ static const suite_fn suites[] = {
 	ssession_suite,
 	httpc_suite,
 	sigv4_suite,
+	net_suite,
+	metrics_suite,
+	session_suite,
+	http_suite,
 };
 
 int main(void)

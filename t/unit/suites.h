@@ -19,5 +19,9 @@ Suite *keystore_suite(void);
 Suite *ssession_suite(void);
 Suite *httpc_suite(void);
 Suite *sigv4_suite(void);
+Suite *http_suite(void);
+Suite *metrics_suite(void);
+Suite *net_suite(void);
+Suite *session_suite(void);
 
 #endif
