@@ -46,6 +46,7 @@ UNIT_SRCS := \
 	t/unit/test_ec.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
+	t/unit/test_sym.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
