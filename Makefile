@@ -128,6 +128,7 @@ fuzz:
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 		EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" $(patsubst %,build-fuzz/%,$(FUZZERS))
 
+.PRECIOUS: build-fuzz/contrib/fuzz/%.o
 build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
