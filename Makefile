@@ -84,6 +84,7 @@ UNIT_SRCS := \
 	t/unit/test_metrics.c \
 	t/unit/test_net.c \
 	t/unit/test_session.c \
+	t/unit/test_sym.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

@@ -19,7 +19,9 @@ int cell_seal_encrypt(const uint8_t *key, size_t key_len, const uint8_t *ctx, si
 /* Plaintext length of a sealed cell, from its header; ACRA_EPROTO if ct cannot be one. */
 int cell_seal_plain_len(const uint8_t *ct, size_t ct_len, size_t *pt_len) ACRA_MUSTCHECK;
 /* Open a sealed cell into out (cell_seal_plain_len bytes). ACRA_ECRYPTO on a wrong key,
- * context or tampered data; ACRA_EPROTO on malformed headers. */
+ * context or tampered data; ACRA_EPROTO on malformed headers. Accepts what Themis 0.15 writes
+ * plus the variants its decoder reads (AES-128/192-GCM ids, IV fields longer than 12 bytes);
+ * unlike Themis it refuses unused bytes between the tag and the ciphertext. */
 int cell_seal_decrypt(const uint8_t *key, size_t key_len, const uint8_t *ctx, size_t ctx_len,
 		      const uint8_t *ct, size_t ct_len, uint8_t *out, size_t *pt_len) ACRA_MUSTCHECK;
 

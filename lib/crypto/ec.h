@@ -20,7 +20,8 @@ struct ec_priv; /* imported private key (and its public key); opaque */
 struct ec_pub;  /* imported public key; opaque */
 
 /* Check a key container as themis_is_valid_asym_key does (§1.4): tag, size, CRC, length,
- * point on the curve. *is_private tells the kind. Returns 0, ACRA_EPROTO (malformed/bad CRC). */
+ * point on the curve, private scalar in [1, n-1]. Only P-256 (tag digit '2') is supported.
+ * *is_private tells the kind. Returns 0, ACRA_EPROTO (malformed/bad CRC). */
 int ec_key_check(const uint8_t *buf, size_t len, bool *is_private) ACRA_MUSTCHECK;
 
 /* New key pair from the CSPRNG. *priv (returns owned, REC2 container in secure memory) and

@@ -11,6 +11,7 @@ typedef Suite *(*suite_fn)(void);
 static const suite_fn suites[] = {
 	bytes_suite,
 	conf_suite,
+	sym_suite,
 	soter_suite,
 	ec_suite,
 	cell_suite,

@@ -6,6 +6,7 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *sym_suite(void);
 Suite *soter_suite(void);
 Suite *ec_suite(void);
 Suite *cell_suite(void);
