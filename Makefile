@@ -24,8 +24,13 @@ LIB_SRCS := \
 	lib/bytes.c \
 	lib/conf.c \
 	lib/err.c \
+	lib/http.c \
 	lib/log.c \
+	lib/metrics.c \
+	lib/net.c \
+	lib/reactor.c \
 	lib/secmem.c \
+	lib/session.c \
 
 PROTO_SRCS := \
 

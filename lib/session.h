@@ -1,0 +1,131 @@
+/* lib/session.h: one proxied connection: the client side and the database side (each a
+ * socket with read/write events and an input and output evbuffer), and the protocol hooks
+ * between them (DESIGN.md "How data flows").
+ *
+ * The sides do their own I/O on evbuffers instead of using socket bufferevents: libevent
+ * 2.1's evbuffer_read() reads at most 4 KiB per call whatever the max_single_read, while a
+ * session reads up to SESSION_READ_MAX bytes per readv(2) straight into evbuffer chains
+ * (evbuffer_reserve_space), and writes at once when data arrives instead of waiting for
+ * the next loop iteration.
+ *
+ * Bytes read from one side are offered to the protocol hook of that direction as one
+ * contiguous view; the hook answers per call (struct session_answer): pass n bytes on
+ * unchanged (moved between evbuffers without copying, n may run past the bytes present so
+ * a large message streams through), replace n bytes with bytes it built, wait until n bytes
+ * are present, or close the session. Without hooks the session is a pure relay that parses
+ * nothing.
+ *
+ * Backpressure: when the side being written to holds more than SESSION_HIGH_WATER bytes
+ * unsent, reading from the other side stops until it drains below SESSION_LOW_WATER, so a
+ * slow reader never makes the proxy buffer without bound.
+ *
+ * A session lives on one reactor worker and is touched only by that worker's thread. It is
+ * freed in one place, which logs the reason once. */
+#ifndef ACRA_LIB_SESSION_H
+#define ACRA_LIB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/reactor.h"
+
+#define SESSION_READ_MAX (64 * 1024)    /* bytes per read(2) */
+#define SESSION_HIGH_WATER (256 * 1024) /* stop reading the other side above this */
+#define SESSION_LOW_WATER (64 * 1024)   /* resume below this */
+#define SESSION_NEED_MAX (64 * 1024 * 1024) /* largest contiguous view a hook may ask for */
+
+struct session;
+struct metric;
+
+enum session_dir { SESSION_FROM_CLIENT = 0, SESSION_FROM_DB = 1 };
+
+enum session_verdict {
+	SESSION_PASS,      /* forward n bytes unchanged; n may exceed len */
+	SESSION_REPLACE,   /* drop n bytes (n <= len); send out[0..out_len) instead */
+	SESSION_NEED_MORE, /* call again when at least n bytes are buffered (n > len) */
+	SESSION_CLOSE,     /* close the session; reason names why (static string) */
+};
+
+/* A hook's answer. out is borrowed until the hook returns (the glue copies it). With
+ * to_sender set, REPLACE sends out back to the side the bytes came from (an error reply)
+ * instead of onward. */
+struct session_answer {
+	enum session_verdict verdict;
+	size_t n;
+	const uint8_t *out;
+	size_t out_len;
+	bool to_sender;
+	const char *reason;
+};
+
+/* Protocol hooks for a session. Every pointer may be NULL (NULL on_*_bytes = pass all). */
+struct session_hooks {
+	/* Called once the database is connected; returns owned protocol state in *state. */
+	int (*open)(struct session *s, void *arg, void **state);
+	/* Bytes from the client (p, len borrowed: valid during the call only). */
+	void (*on_client_bytes)(void *state, struct session *s, const uint8_t *p, size_t len,
+				struct session_answer *ans);
+	/* Bytes from the database. */
+	void (*on_db_bytes)(void *state, struct session *s, const uint8_t *p, size_t len,
+			    struct session_answer *ans);
+	/* Frees the state; called exactly once if open() succeeded. */
+	void (*close)(void *state);
+};
+
+/* Metric series the sessions update; any may be NULL. */
+struct session_metrics {
+	struct metric *connections;   /* counter, each accepted connection */
+	struct metric *processing;    /* histogram, session lifetime in seconds */
+	struct metric *bytes_to_db;   /* counter */
+	struct metric *bytes_to_client;
+	struct metric *db_errors;     /* counter, failed database connects */
+};
+
+/* Everything a new session needs; immutable once published (see session_listener). Owned
+ * by the mode, must outlive every session created with it. */
+struct session_env {
+	char db_host[256];
+	unsigned db_port;
+	struct sockaddr_storage db_addr; /* valid when db_numeric */
+	socklen_t db_addr_len;
+	bool db_numeric;
+	long connect_timeout_s;
+	const char *client_id; /* static client id, or NULL */
+	const struct session_hooks *hooks;
+	void *hooks_arg;
+	const struct session_metrics *metrics;
+};
+
+/* Fill env's database target from host and port (numeric addresses are pre-parsed so
+ * connects skip DNS). Pure. Returns 0 or ACRA_EINVAL for an over-long host. */
+int session_env_set_db(struct session_env *env, const char *host, unsigned port) ACRA_MUSTCHECK;
+
+/* Pass as the arg of reactor_listen() with session_accept; env may be swapped (SIGHUP) with
+ * session_listener_publish() while workers accept: new sessions take the new env, running
+ * ones keep theirs. */
+struct session_listener {
+	const struct session_env *_Atomic env;
+};
+
+void session_listener_publish(struct session_listener *l, const struct session_env *env);
+
+/* reactor_accept_fn: start a session for fd (arg is a struct session_listener *). */
+void session_accept(struct reactor_worker *w, int fd, const struct sockaddr *peer,
+		    socklen_t peer_len, void *arg);
+
+/* reactor worker hooks: per-worker DNS resolver state. Pass to reactor_on_worker. */
+int session_worker_init(struct reactor_worker *w, void *arg);
+void session_worker_fini(struct reactor_worker *w, void *arg);
+
+/* Accessors for hooks. */
+const struct log_ctx *session_log_ctx(const struct session *s);
+uint64_t session_id(const struct session *s);
+const char *session_client_id(const struct session *s);
+/* Set the client id (e.g. taken from a TLS certificate); copied. Returns 0 or ACRA_EINVAL. */
+int session_set_client_id(struct session *s, const char *id) ACRA_MUSTCHECK;
+
+#endif
