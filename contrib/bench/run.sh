@@ -18,7 +18,7 @@ echo
 echo "- $(uname -srm), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "- memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)," \
 	"load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- acra $("$ACRA_BUILD/acra" version 2>/dev/null | head -n 1), $(date -u +%Y-%m-%d)"
+echo "- $("$ACRA_BUILD/acra" version 2>/dev/null | head -n 1), $(date -u +%Y-%m-%d)"
 echo
 rc=0
 for b in $BENCHES; do
