@@ -41,6 +41,10 @@ UNIT_SRCS := \
 	t/unit/main.c \
 	t/unit/test_bytes.c \
 	t/unit/test_conf.c \
+	t/unit/test_http.c \
+	t/unit/test_metrics.c \
+	t/unit/test_net.c \
+	t/unit/test_session.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

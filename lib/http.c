@@ -11,12 +11,14 @@
 #include <event2/keyvalq_struct.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 
 struct http_server {
 	struct evhttp *http;
 	const struct http_route *routes;
 	void *arg;
 	struct net_addr addr;
+	struct metric *requests;
 };
 
 static const struct {
@@ -110,6 +112,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	char allow[64] = "";
 	bool path_known = false;
 
+	metric_add(s->requests, 1);
 	if (path == NULL || *path == '\0')
 		path = "/";
 	for (const struct http_route *r = s->routes; r->path != NULL; r++) {
@@ -176,6 +179,11 @@ int http_server_new(struct http_server **out, struct event_base *base, const str
 	evhttp_set_gencb(s->http, dispatch, s);
 	*out = s;
 	return ACRA_OK;
+}
+
+void http_server_count_requests(struct http_server *s, struct metric *counter)
+{
+	s->requests = counter;
 }
 
 void http_server_free(struct http_server *s)

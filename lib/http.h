@@ -17,6 +17,7 @@
 struct event_base;
 struct evhttp_request;
 struct http_server;
+struct metric;
 
 typedef void (*http_handler_fn)(struct evhttp_request *req, void *arg);
 
@@ -37,6 +38,8 @@ struct http_route {
 int http_server_new(struct http_server **out, struct event_base *base, const struct net_addr *a,
 		    const struct http_route *routes, void *arg, size_t body_max, char *err,
 		    size_t err_len) ACRA_MUSTCHECK;
+/* Count every request the server answers in counter (a metric series; NULL: none). */
+void http_server_count_requests(struct http_server *s, struct metric *counter);
 /* Stop listening and free; open connections are closed. NULL is a no-op. */
 void http_server_free(struct http_server *s);
 

@@ -306,12 +306,22 @@ int log_init(const struct log_opts *o)
 	g_log.to_console = o->to_console;
 	g_log.final_level = o->debug ? LOG_DEBUG : o->verbose ? LOG_INFO : LOG_WARN;
 	g_log.level = o->debug ? LOG_DEBUG : LOG_INFO;
-	log_close();
 	if (o->to_file != NULL && *o->to_file != '\0') {
-		g_log.file_fd = open(o->to_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (g_log.file_fd < 0)
+		int fd = open(o->to_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
 			return ACRA_EIO;
+		/* Re-initialising (SIGHUP) while other threads log: swap the file in place
+		 * with dup2 so a record is never written to a closed or reused descriptor. */
+		if (g_log.file_fd >= 0 && dup3(fd, g_log.file_fd, O_CLOEXEC) >= 0) {
+			close(fd);
+			return ACRA_OK;
+		}
+		log_close();
+		g_log.file_fd = fd;
+		return ACRA_OK;
 	}
+	log_close();
 	return ACRA_OK;
 }
 

@@ -320,6 +320,9 @@ double metric_value(const struct metric *s)
 
 void metrics_format_double(double v, char *buf, size_t len)
 {
+	char e[48];
+	int digits = 17, exp;
+
 	if (isnan(v)) {
 		snprintf(buf, len, "NaN");
 		return;
@@ -328,11 +331,22 @@ void metrics_format_double(double v, char *buf, size_t len)
 		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
+	/* Go's strconv.FormatFloat(v, 'g', -1, 64), which Prometheus clients use: the
+	 * shortest digits that read back as v; exponent form below 1e-4 and from 1e6 up. */
+	for (int p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v) {
+			digits = p;
+			break;
+		}
 	}
+	snprintf(e, sizeof(e), "%.*e", digits - 1, v);
+	exp = atoi(strchr(e, 'e') + 1);
+	if (exp < -4 || exp >= 6) {
+		snprintf(buf, len, "%s", e);
+		return;
+	}
+	snprintf(buf, len, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
 }
 
 static void series_line(struct sbuf *b, const char *name, const char *suffix, const char *labels,

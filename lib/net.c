@@ -302,6 +302,34 @@ int net_listen(const struct net_addr *a, bool reuseport, int backlog, int *fd, c
 	return ACRA_OK;
 }
 
+int net_check_free(const struct net_addr *a, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len = 0;
+	char name[NET_HOST_MAX + 80];
+	int s, one = 1, rc;
+
+	if (a->scheme == NET_UNIX)
+		return ACRA_OK;
+	rc = net_resolve(a, &ss, &ss_len, err, err_len);
+	if (rc != ACRA_OK)
+		return rc;
+	s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		fail(err, err_len, "socket: %s", strerror(errno));
+		return ACRA_EIO;
+	}
+	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&ss, ss_len) != 0) {
+		net_format(a, name, sizeof(name));
+		fail(err, err_len, "cannot listen on %s: %s", name, strerror(errno));
+		close(s);
+		return ACRA_EIO;
+	}
+	close(s);
+	return ACRA_OK;
+}
+
 void net_set_nodelay(int fd)
 {
 	struct sockaddr_storage ss;

@@ -55,6 +55,11 @@ bool net_numeric_host(const char *host, unsigned port, struct sockaddr_storage *
 int net_listen(const struct net_addr *a, bool reuseport, int backlog, int *fd, char *err,
 	       size_t err_len) ACRA_MUSTCHECK;
 
+/* Whether a TCP-like address can be bound by a socket without SO_REUSEPORT: a port held by
+ * any other listener, including another process's SO_REUSEPORT group, is refused with
+ * "address already in use" in err. Binds and closes at once; never listens. */
+int net_check_free(const struct net_addr *a, char *err, size_t err_len) ACRA_MUSTCHECK;
+
 /* Start a non-blocking connect to sa. *fd returns the socket (owned by the caller), connected
  * or connecting (wait for writability, then check SO_ERROR). TCP sockets get TCP_NODELAY.
  * Returns 0 or ACRA_EIO (errno set). */

@@ -332,6 +332,11 @@ int reactor_listen(struct reactor *r, const struct net_addr *a, reactor_accept_f
 		atomic_store(&r->serving, true);
 		return ACRA_OK;
 	}
+	/* SO_REUSEPORT would let us join another process's group on the same port silently:
+	 * make sure nobody holds it first. */
+	rc = net_check_free(a, err, err_len);
+	if (rc != ACRA_OK)
+		return rc;
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		struct reactor_worker *w = &r->w[i];
 

@@ -50,6 +50,7 @@ struct session {
 	const struct session_env *env;
 	struct side side[2]; /* [SESSION_FROM_CLIENT], [SESSION_FROM_DB] */
 	enum sstate state;
+	bool db_started, db_up; /* connect begun; connected (its events are live) */
 	int refs; /* > 0 while a callback that may close the session is on the stack */
 	struct evdns_getaddrinfo_request *dns_req;
 	void *proto;
@@ -209,6 +210,8 @@ static int side_flush(struct session *s, int d)
 	struct side *sd = &s->side[d];
 	int n;
 
+	if (d == SESSION_FROM_DB && !s->db_up)
+		return 0; /* queued until the database is connected */
 	while (evbuffer_get_length(sd->out) > 0) {
 		n = evbuffer_write(sd->out, sd->fd);
 		if (n > 0)
@@ -259,6 +262,8 @@ static int after_write(struct session *s, int d)
 /* Queue bytes for side d and try to send them now (saves a loop iteration). */
 static int send_to(struct session *s, int d)
 {
+	if (d == SESSION_FROM_DB && !s->db_up)
+		return 0; /* queued until the database is connected */
 	if (event_pending(s->side[d].wev, EV_WRITE, NULL))
 		return 0; /* socket full: the write event sends it */
 	if (side_flush(s, d) < 0)
@@ -274,7 +279,7 @@ static void close_after_flush(struct session *s, int d, const char *reason)
 		session_close(s, LOG_INFO, 0, "%s", reason);
 		return;
 	}
-	if (evbuffer_get_length(s->side[d].out) == 0) {
+	if (evbuffer_get_length(s->side[d].out) == 0 || (d == SESSION_FROM_DB && !s->db_up)) {
 		session_close(s, LOG_INFO, 0, "%s", reason);
 		return;
 	}
@@ -335,6 +340,8 @@ static int process(struct session *s, int d)
 		}
 		memset(&ans, 0, sizeof(ans));
 		hook(s->proto, s, p, view, &ans);
+		if (s->state != S_OPEN)
+			return -1; /* the hook's own call (session_connect_db) ended the session */
 		switch (ans.verdict) {
 		case SESSION_PASS:
 			if (ans.n == 0)
@@ -476,42 +483,68 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	session_unref(s);
 }
 
-static int side_init(struct session *s, int d, int fd)
+/* Buffers of side d; its socket and events come with side_attach(). */
+static int side_buffers(struct session *s, int d)
+{
+	struct side *sd = &s->side[d];
+
+	sd->in = evbuffer_new();
+	sd->out = evbuffer_new();
+	if (sd->in == NULL || sd->out == NULL)
+		return ACRA_ENOMEM;
+	return ACRA_OK;
+}
+
+/* Give side d its socket (owned from now on, even on failure) and events. */
+static int side_attach(struct session *s, int d, int fd)
 {
 	struct side *sd = &s->side[d];
 	struct event_base *base = reactor_worker_base(s->w);
 
 	sd->fd = fd;
-	sd->in = evbuffer_new();
-	sd->out = evbuffer_new();
 	sd->rev = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, s);
 	sd->wev = event_new(base, fd, EV_WRITE, write_cb, s);
-	if (sd->in == NULL || sd->out == NULL || sd->rev == NULL || sd->wev == NULL)
+	if (sd->rev == NULL || sd->wev == NULL)
 		return ACRA_ENOMEM;
+	return ACRA_OK;
+}
+
+static int hooks_open(struct session *s)
+{
+	const struct session_hooks *h = s->env->hooks;
+	int rc;
+
+	if (s->proto_open || h == NULL || h->open == NULL)
+		return ACRA_OK;
+	rc = h->open(s, s->env->hooks_arg, &s->proto);
+	if (rc != ACRA_OK) {
+		session_close(s, LOG_ERROR, 0, "cannot start protocol handler: %s",
+			      acra_strerror(rc));
+		return rc;
+	}
+	s->proto_open = true;
 	return ACRA_OK;
 }
 
 static void db_connected(struct session *s)
 {
-	const struct session_hooks *h = s->env->hooks;
+	bool client_was_reading = s->state == S_OPEN;
 
-	s->state = S_OPEN;
+	s->db_up = true;
 	clog_debug(&s->ctx, "connected to database %s:%u", s->env->db_host, s->env->db_port);
-	if (h != NULL && h->open != NULL) {
-		int rc = h->open(s, s->env->hooks_arg, &s->proto);
-
-		if (rc != ACRA_OK) {
-			session_close(s, LOG_ERROR, 0, "cannot start protocol handler: %s",
-				      acra_strerror(rc));
-			return;
-		}
-		s->proto_open = true;
-	}
-	event_add(s->side[SESSION_FROM_CLIENT].rev, NULL);
+	if (s->state == S_FLUSHING)
+		return; /* closing already: only the client's last bytes are still going out */
+	if (hooks_open(s) != ACRA_OK)
+		return;
+	s->state = S_OPEN;
+	if (!client_was_reading && !s->side[SESSION_FROM_CLIENT].throttled)
+		event_add(s->side[SESSION_FROM_CLIENT].rev, NULL);
 	event_add(s->side[SESSION_FROM_DB].rev, NULL);
-	/* The client may already have sent its first message. */
 	s->refs++;
-	if (process(s, SESSION_FROM_CLIENT) == 0)
+	/* Bytes queued for the database while it was connecting go now; then whatever the
+	 * client has sent meanwhile. */
+	if (side_flush(s, SESSION_FROM_DB) == 0 && after_write(s, SESSION_FROM_DB) == 0 &&
+	    process(s, SESSION_FROM_CLIENT) == 0)
 		process(s, SESSION_FROM_DB);
 	session_unref(s);
 }
@@ -561,9 +594,7 @@ static void connect_to(struct session *s, const struct sockaddr *sa, socklen_t s
 		db_connect_fail(s, strerror(errno));
 		return;
 	}
-	if (side_init(s, SESSION_FROM_DB, fd) != ACRA_OK) {
-		if (db->fd < 0)
-			close(fd);
+	if (side_attach(s, SESSION_FROM_DB, fd) != ACRA_OK) {
 		session_close(s, LOG_ERROR, 0, "out of memory");
 		return;
 	}
@@ -605,6 +636,9 @@ static void start_db_connect(struct session *s)
 	struct evdns_getaddrinfo_request *req;
 	char port[8];
 
+	if (s->db_started || s->state == S_CLOSED)
+		return;
+	s->db_started = true;
 	if (env->db_numeric) {
 		connect_to(s, (const struct sockaddr *)&env->db_addr, env->db_addr_len);
 		return;
@@ -662,13 +696,29 @@ void session_accept(struct reactor_worker *w, int fd, const struct sockaddr *pee
 	if (env->metrics != NULL)
 		metric_add(env->metrics->connections, 1);
 	net_set_nodelay(fd);
-	if (side_init(s, SESSION_FROM_CLIENT, fd) != ACRA_OK) {
-		if (s->side[0].fd < 0)
-			close(fd);
+	if (side_attach(s, SESSION_FROM_CLIENT, fd) != ACRA_OK ||
+	    side_buffers(s, SESSION_FROM_CLIENT) != ACRA_OK ||
+	    side_buffers(s, SESSION_FROM_DB) != ACRA_OK) {
 		session_close(s, LOG_ERROR, 0, "cannot start session: out of memory");
 		return;
 	}
 	clog_debug(&s->ctx, "new connection");
+	if (env->hooks != NULL && env->hooks->connect_db_later) {
+		/* The protocol talks to the client first (transport handshake) and calls
+		 * session_connect_db() when it is ready for the database. */
+		if (hooks_open(s) != ACRA_OK)
+			return;
+		s->state = S_OPEN;
+		event_add(s->side[SESSION_FROM_CLIENT].rev, NULL);
+		return;
+	}
 	s->state = S_CONNECTING;
 	start_db_connect(s);
+}
+
+void session_connect_db(struct session *s)
+{
+	s->refs++;
+	start_db_connect(s);
+	session_unref(s);
 }

@@ -64,7 +64,13 @@ struct session_answer {
 
 /* Protocol hooks for a session. Every pointer may be NULL (NULL on_*_bytes = pass all). */
 struct session_hooks {
-	/* Called once the database is connected; returns owned protocol state in *state. */
+	/* false: the database is dialled at accept and the client is read once it is
+	 * connected. true: the client is read at once (a transport handshake such as Secure
+	 * Session comes first) and the database is dialled when a hook calls
+	 * session_connect_db(); bytes for it wait in its buffer until then. */
+	bool connect_db_later;
+	/* Called once the database is connected (or at accept with connect_db_later);
+	 * returns owned protocol state in *state. */
 	int (*open)(struct session *s, void *arg, void **state);
 	/* Bytes from the client (p, len borrowed: valid during the call only). */
 	void (*on_client_bytes)(void *state, struct session *s, const uint8_t *p, size_t len,
@@ -120,6 +126,11 @@ void session_accept(struct reactor_worker *w, int fd, const struct sockaddr *pee
 /* reactor worker hooks: per-worker DNS resolver state. Pass to reactor_on_worker. */
 int session_worker_init(struct reactor_worker *w, void *arg);
 void session_worker_fini(struct reactor_worker *w, void *arg);
+
+/* Start connecting to the database (sessions with connect_db_later); no-op if begun. May
+ * end the session at once (the database refuses): a hook calling it must return right
+ * after, and the glue then drops its answer. */
+void session_connect_db(struct session *s);
 
 /* Accessors for hooks. */
 const struct log_ctx *session_log_ctx(const struct session *s);

@@ -181,7 +181,7 @@ static const struct conf_opt server_opts[] = {
 		  acraconnector_transport_encryption_disable, "false",
 		  "Use raw transport (tcp/unix socket) between AcraServer and "
 		  "AcraConnector/client (don't use this flag if you not connect to database "
-		  "with SSL/TLS"),
+		  "with SSL/TLS)"),
 	CONF_BOOL("acraconnector_tls_transport_enable", S, acraconnector_tls_transport_enable,
 		  "false", "Use tls to encrypt transport between AcraServer and AcraConnector/client"),
 	CONF_STR("client_id", S, client_id, NULL,
@@ -380,6 +380,7 @@ struct server {
 	struct reactor *reactor;
 	struct metrics *metrics;
 	struct session_metrics sm;
+	struct metric *api_requests;
 	struct session_listener listener;
 	/* Every configuration and session env ever published: sessions keep pointers into
 	 * them, so they live until exit. SIGHUP adds one generation. */
@@ -839,6 +840,7 @@ static int metrics_setup(struct server *srv)
 {
 	static const double conn_buckets[] = { 0.1, 0.2, 0.5, 1, 10, 60, 3600, 86400 };
 	static const char *const db_label[] = { "connection_type", "db", NULL };
+	static const char *const api_label[] = { "connection_type", "api", NULL };
 	static const char *const to_db[] = { "direction", "client_to_db", NULL };
 	static const char *const to_client[] = { "direction", "db_to_client", NULL };
 	static const char *const build[] = { "version", ACRA_COMPAT_VERSION, "edition",
@@ -851,6 +853,8 @@ static int metrics_setup(struct server *srv)
 	srv->metrics = m;
 	srv->sm.connections = metrics_counter(m, "acraserver_connections_total",
 					      "number of connections to database", db_label);
+	srv->api_requests = metrics_counter(m, "acraserver_connections_total",
+					    "number of connections to database", api_label);
 	srv->sm.processing = metrics_histogram(m, "acraserver_connections_processing_seconds",
 					       "Time of connection processing", db_label,
 					       conn_buckets,
@@ -903,6 +907,7 @@ static void server_reload(void *arg)
 	if (str_changed(old->incoming_connection_string, c->incoming_connection_string) ||
 	    str_changed(old->incoming_connection_api_string, c->incoming_connection_api_string) ||
 	    old->http_api_enable != c->http_api_enable ||
+	    old->zonemode_enable != c->zonemode_enable ||
 	    old->metrics_enabled != c->metrics_enabled || old->worker_threads != c->worker_threads)
 		log_warn("listener, API, metrics and worker settings take effect after a restart; "
 			 "the running ones are kept");
@@ -952,13 +957,15 @@ static int server_run(struct server *srv)
 	net_format(&c->listen_addr, addr, sizeof(addr));
 	log_info("Start listening to connections on %s (%u workers). Current PID: %ld", addr,
 		 reactor_n_workers(srv->reactor), (long)getpid());
-	if (c->http_api_enable) {
+	/* Acra 0.82 starts the API in zone mode even without http_api_enable (/getNewZone). */
+	if (c->http_api_enable || c->zonemode_enable) {
 		rc = http_server_new(&srv->api, reactor_main_base(srv->reactor), &c->api_addr,
 				     api_routes, srv, HTTP_BODY_MAX_DEFAULT, err, sizeof(err));
 		if (rc != ACRA_OK) {
 			log_code(LOG_ERROR, LOG_CODE_LISTEN, "HTTP API: %s", err);
 			return 1;
 		}
+		http_server_count_requests(srv->api, srv->api_requests);
 		net_format(&c->api_addr, addr, sizeof(addr));
 		log_info("Start listening to HTTP API on %s", addr);
 		srv->probe_timer = event_new(reactor_main_base(srv->reactor), -1, EV_PERSIST,
@@ -975,7 +982,7 @@ static int server_run(struct server *srv)
 			return 1;
 		}
 		net_format(&c->metrics_addr, addr, sizeof(addr));
-		log_info("Start listening to Prometheus metrics on %s/metrics", addr);
+		log_info("Start listening to Prometheus metrics on %smetrics", addr);
 	}
 	log_startup_done();
 	rc = reactor_run(srv->reactor, c->incoming_connection_close_timeout);

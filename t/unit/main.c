@@ -11,6 +11,10 @@ typedef Suite *(*suite_fn)(void);
 static const suite_fn suites[] = {
 	bytes_suite,
 	conf_suite,
+	net_suite,
+	metrics_suite,
+	session_suite,
+	http_suite,
 };
 
 int main(void)

@@ -6,5 +6,9 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *http_suite(void);
+Suite *metrics_suite(void);
+Suite *net_suite(void);
+Suite *session_suite(void);
 
 #endif
