@@ -20,7 +20,7 @@ show() { # CMD...: print a psql command line, then run it
 		esac
 	done
 	printf '\n'
-	PGPASSWORD=$PG_PASSWORD PGSSLMODE=disable "$PG_BIN/psql" -X -h 127.0.0.1 -p "$ACRA_PORT" \
+	PGPASSWORD=$PG_PASSWORD PGSSLMODE=disable "$PG_BIN/psql" -X -P pager=off -h 127.0.0.1 -p "$ACRA_PORT" \
 		-U "$PG_USER" -d "$PG_DB" "$@"
 }
 

@@ -265,7 +265,7 @@ pg_psql() {
 	_port=$1
 	shift
 	PGPASSWORD=$PG_PASSWORD PGSSLMODE=${PGSSLMODE:-disable} PGCONNECT_TIMEOUT=10 \
-		"$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$_port" -U "$PG_USER" \
+		"$PG_BIN/psql" -X -q -A -t -P pager=off -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$_port" -U "$PG_USER" \
 		-d "$PG_DB" "$@"
 }
 
