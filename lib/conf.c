@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <ini.h>
 
 #include "lib/log.h"
 #include "lib/version.h"
@@ -185,19 +184,8 @@ struct file_ctx {
 	const char *path;
 	int rc;
 	FILE *f;
-	int lineno; /* line being parsed, counted by file_reader */
+	int lineno; /* line being parsed */
 };
-
-/* fgets for inih that counts lines, so messages name the line of a bad key. */
-static char *file_reader(char *str, int num, void *stream)
-{
-	struct file_ctx *fc = stream;
-	char *r = fgets(str, num, fc->f);
-
-	if (r != NULL)
-		fc->lineno++;
-	return r;
-}
 
 /* YAML scalars: strip a trailing " # comment" from plain values, unquote quoted ones. */
 static void unquote(char *v)
@@ -282,6 +270,69 @@ static int file_handler(void *user, const char *section, const char *name, const
 	return fc->rc == ACRA_OK;
 }
 
+/* Longest physical line read from a config file. Comments may be long (Acra's generated
+ * configs have lines of several hundred bytes); values are limited by CONF_VALUE_MAX. */
+#define CONF_LINE_MAX (1L << 24)
+
+/* Splits each line of fc->f into key and value at the first ':' or '=' and hands them to
+ * file_handler. Blank lines and lines starting with '#' or ';' are skipped. */
+static int read_lines(struct file_ctx *fc)
+{
+	char *line = NULL, *k, *v, *end;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = ACRA_OK;
+
+	while ((n = getline(&line, &cap, fc->f)) >= 0) {
+		fc->lineno++;
+		if (n > CONF_LINE_MAX) {
+			fprintf(stderr, "%s:%d: line is too long (%zd bytes)\n", fc->path, fc->lineno,
+				n);
+			rc = ACRA_EINVAL;
+			break;
+		}
+		k = line;
+		if (fc->lineno == 1 && memcmp(k, "\xef\xbb\xbf", 3) == 0)
+			k += 3; /* UTF-8 byte order mark */
+		while (*k == ' ' || *k == '\t')
+			k++;
+		end = k + strlen(k);
+		while (end > k && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+				   end[-1] == '\t'))
+			*--end = '\0';
+		if (*k == '\0' || *k == '#' || *k == ';')
+			continue;
+		if (*k == '[') {
+			fprintf(stderr, "%s:%d: sections are not supported\n", fc->path, fc->lineno);
+			rc = ACRA_EINVAL;
+			break;
+		}
+		v = k + strcspn(k, ":=");
+		if (*v == '\0' || v == k) {
+			fprintf(stderr, "%s:%d: cannot parse line (expected key: value)\n", fc->path,
+				fc->lineno);
+			rc = ACRA_EINVAL;
+			break;
+		}
+		end = v;
+		*v++ = '\0';
+		while (end > k && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (!file_handler(fc, "", k, v)) {
+			rc = fc->rc != ACRA_OK ? fc->rc : ACRA_EINVAL;
+			break;
+		}
+	}
+	if (rc == ACRA_OK && ferror(fc->f)) {
+		fprintf(stderr, "%s: read error\n", fc->path);
+		rc = ACRA_EIO;
+	}
+	free(line);
+	return rc;
+}
+
 static int load_file(const struct conf_spec *spec, void *cfg)
 {
 	struct conf_base *base = cfg;
@@ -315,15 +366,9 @@ static int load_file(const struct conf_spec *spec, void *cfg)
 			strerror(errno));
 		return ACRA_EINVAL;
 	}
-	r = ini_parse_stream(file_reader, &fc, file_handler, &fc);
+	r = read_lines(&fc);
 	fclose(fc.f);
-	if (fc.rc != ACRA_OK)
-		return fc.rc;
-	if (r != 0) {
-		fprintf(stderr, "%s:%d: cannot parse line (expected key: value)\n", fc.path, r);
-		return ACRA_EINVAL;
-	}
-	return ACRA_OK;
+	return r;
 }
 
 /* Text of the current value of option o, for dumps. buf is for numbers. */

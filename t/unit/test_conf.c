@@ -149,6 +149,40 @@ START_TEST(test_config_file_yaml)
 }
 END_TEST
 
+/* Acra's generated configs have comment lines of several hundred bytes. */
+START_TEST(test_config_file_long_lines)
+{
+	struct tcfg c;
+	char text[8192], opt[128], host[301];
+	const char *args[] = { opt, NULL };
+	char *path;
+	int n;
+
+	memset(host, 'h', 300);
+	host[300] = '\0';
+	n = snprintf(text, sizeof(text), "# ");
+	memset(text + n, 'c', 1000);
+	snprintf(text + n + 1000, sizeof(text) - n - 1000, "\r\ndb_host: %s\r\ndb_port=7\n", host);
+	path = write_tmp(text);
+	snprintf(opt, sizeof(opt), "--config_file=%s", path);
+	ck_assert_int_eq(parse(&c, args), ACRA_OK);
+	ck_assert_str_eq(c.db_host, host);
+	ck_assert_int_eq(c.db_port, 7);
+	conf_free(&c);
+	unlink(path);
+
+	/* A value above CONF_VALUE_MAX is refused. */
+	n = snprintf(text, sizeof(text), "db_host: ");
+	memset(text + n, 'v', CONF_VALUE_MAX + 1);
+	text[n + CONF_VALUE_MAX + 1] = '\0';
+	path = write_tmp(text);
+	snprintf(opt, sizeof(opt), "--config_file=%s", path);
+	ck_assert_int_eq(parse(&c, args), ACRA_EINVAL);
+	conf_free(&c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_config_file_errors)
 {
 	static const char *const texts[] = {
@@ -225,6 +259,7 @@ Suite *conf_suite(void)
 	tcase_add_test(tc, test_bad_flags);
 	tcase_add_test(tc, test_huge_value_rejected);
 	tcase_add_test(tc, test_config_file_yaml);
+	tcase_add_test(tc, test_config_file_long_lines);
 	tcase_add_test(tc, test_config_file_errors);
 	tcase_add_test(tc, test_dump_config_round_trip);
 	tcase_add_test(tc, test_help_is_done);
