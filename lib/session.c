@@ -76,6 +76,8 @@ int session_env_set_db(struct session_env *env, const char *host, unsigned port)
 		return ACRA_EINVAL;
 	memcpy(env->db_host, host, n + 1);
 	env->db_port = port;
+	snprintf(env->db_label, sizeof(env->db_label), strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		 host, port);
 	env->db_numeric = net_numeric_host(host, port, &env->db_addr, &env->db_addr_len);
 	return ACRA_OK;
 }
@@ -591,7 +593,7 @@ static void db_connected(struct session *s)
 	bool client_was_reading = s->state == S_OPEN;
 
 	s->db_up = true;
-	clog_debug(&s->ctx, "connected to database %s:%u", s->env->db_host, s->env->db_port);
+	clog_debug(&s->ctx, "connected to database %s", s->env->db_label);
 	if (s->state == S_FLUSHING)
 		return; /* closing already: only the client's last bytes are still going out */
 	if (hooks_open(s) != ACRA_OK)
@@ -618,13 +620,12 @@ static void db_connect_fail(struct session *s, const char *why)
 	if (s->env->metrics != NULL)
 		metric_add(s->env->metrics->db_errors, 1);
 	if (h == NULL || h->on_db_unreachable == NULL || s->state == S_FLUSHING) {
-		session_close(s, LOG_ERROR, LOG_CODE_CONNECT_DB, "Can't connect to db %s:%u: %s",
-			      s->env->db_host, s->env->db_port, why);
+		session_close(s, LOG_ERROR, LOG_CODE_CONNECT_DB, "Can't connect to db %s: %s",
+			      s->env->db_label, why);
 		return;
 	}
 	/* Let the protocol tell the client why, then close. */
-	clog_error(&s->ctx, "Can't connect to db %s:%u: %s", s->env->db_host, s->env->db_port,
-		   why);
+	clog_error(&s->ctx, "Can't connect to db %s: %s", s->env->db_label, why);
 	if (db->rev != NULL)
 		event_free(db->rev);
 	if (db->wev != NULL)

@@ -106,6 +106,7 @@ struct session_metrics {
 struct session_env {
 	char db_host[256];
 	unsigned db_port;
+	char db_label[272]; /* "host:port" or "[v6]:port", for logs */
 	struct sockaddr_storage db_addr; /* valid when db_numeric */
 	socklen_t db_addr_len;
 	bool db_numeric;
