@@ -44,6 +44,7 @@ UNIT_SRCS := \
 	t/unit/test_http.c \
 	t/unit/test_metrics.c \
 	t/unit/test_net.c \
+	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
@@ -71,7 +72,7 @@ $(BUILD)/t/unit/%.o: t/unit/%.c
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-unit: $(UNIT)
+unit: $(UNIT) $(BIN)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
 # e2e tests start their own throwaway PostgreSQL, MariaDB and Redis (t/lib).
