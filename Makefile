@@ -83,6 +83,7 @@ UNIT_SRCS := \
 	t/unit/test_http.c \
 	t/unit/test_metrics.c \
 	t/unit/test_net.c \
+	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
 	t/unit/test_sym.c \
 
@@ -116,6 +117,7 @@ $(BUILD)/themis-tool: $(BUILD)/t/interop/themis_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/acrastruct-tool: $(BUILD)/t/interop/acrastruct_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # libacrawriter.a: the application C API (lib/acrawriter.h, docs/acrawriter.md) and what it needs.
 ACRAWRITER_SRCS := \
@@ -141,8 +143,9 @@ acrawriter: $(BUILD)/libacrawriter.a
 
 # Test driver for the Vault and AWS KMS master-key sources (t/e2e/30-master-key-sources.sh).
 $(BUILD)/masterkey-tool: $(BUILD)/t/lib/masterkey_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-unit: $(UNIT)
+unit: $(UNIT) $(BIN)
 	cd t/unit && ACRA_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(UNIT)
 
 # e2e tests start their own throwaway PostgreSQL, MariaDB and Redis (t/lib).

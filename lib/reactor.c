@@ -239,6 +239,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static void signal_cb(evutil_socket_t sig, short what, void *arg);
+static void stop_cb(evutil_socket_t fd, short what, void *arg);
+
 int reactor_new(struct reactor **out, unsigned n_workers)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -289,6 +292,18 @@ int reactor_new(struct reactor **out, unsigned n_workers)
 			goto fail;
 	}
 	event_config_free(ec);
+	ec = NULL;
+	/* Signals are caught from now on (and handled once the loop runs), so a SIGTERM sent
+	 * as soon as the listeners are up is never fatal. */
+	signal(SIGPIPE, SIG_IGN);
+	r->sig_term = evsignal_new(r->base, SIGTERM, signal_cb, r);
+	r->sig_int = evsignal_new(r->base, SIGINT, signal_cb, r);
+	r->sig_hup = evsignal_new(r->base, SIGHUP, signal_cb, r);
+	r->stop_ev = event_new(r->base, -1, 0, stop_cb, r);
+	if (r->sig_term == NULL || r->sig_int == NULL || r->sig_hup == NULL || r->stop_ev == NULL ||
+	    event_add(r->sig_term, NULL) != 0 || event_add(r->sig_int, NULL) != 0 ||
+	    event_add(r->sig_hup, NULL) != 0)
+		goto fail;
 	*out = r;
 	return ACRA_OK;
 fail:
@@ -534,15 +549,6 @@ int reactor_run(struct reactor *r, long close_timeout_s)
 	int rc = ACRA_OK;
 
 	r->close_timeout = close_timeout_s;
-	signal(SIGPIPE, SIG_IGN);
-	r->sig_term = evsignal_new(r->base, SIGTERM, signal_cb, r);
-	r->sig_int = evsignal_new(r->base, SIGINT, signal_cb, r);
-	r->sig_hup = evsignal_new(r->base, SIGHUP, signal_cb, r);
-	r->stop_ev = event_new(r->base, -1, 0, stop_cb, r);
-	if (r->sig_term == NULL || r->sig_int == NULL || r->sig_hup == NULL || r->stop_ev == NULL ||
-	    event_add(r->sig_term, NULL) != 0 || event_add(r->sig_int, NULL) != 0 ||
-	    event_add(r->sig_hup, NULL) != 0)
-		return ACRA_ENOMEM;
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		struct reactor_worker *w = &r->w[i];
 

@@ -41,7 +41,8 @@ struct side {
 	size_t need;      /* bytes a hook wants contiguous before it is called again */
 };
 
-enum sstate { S_CONNECTING, S_OPEN, S_FLUSHING, S_CLOSED };
+/* S_REFUSING: the database is unreachable; the protocol answers the client itself. */
+enum sstate { S_CONNECTING, S_OPEN, S_REFUSING, S_FLUSHING, S_CLOSED };
 
 struct session {
 	struct reactor_item item; /* first: session_cut() casts back */
@@ -53,6 +54,7 @@ struct session {
 	bool db_started, db_up; /* connect begun; connected (its events are live) */
 	int refs; /* > 0 while a callback that may close the session is on the stack */
 	struct evdns_getaddrinfo_request *dns_req;
+	struct event *timer; /* S_REFUSING deadline */
 	void *proto;
 	bool proto_open;
 	struct timespec start;
@@ -74,6 +76,8 @@ int session_env_set_db(struct session_env *env, const char *host, unsigned port)
 		return ACRA_EINVAL;
 	memcpy(env->db_host, host, n + 1);
 	env->db_port = port;
+	snprintf(env->db_label, sizeof(env->db_label), strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		 host, port);
 	env->db_numeric = net_numeric_host(host, port, &env->db_addr, &env->db_addr_len);
 	return ACRA_OK;
 }
@@ -187,6 +191,10 @@ static void session_close(struct session *s, enum log_level lvl, int code, const
 		s->dns_req = NULL;
 		evdns_getaddrinfo_cancel(req);
 	}
+	if (s->timer != NULL) {
+		event_free(s->timer);
+		s->timer = NULL;
+	}
 	if (s->proto_open && s->env->hooks != NULL && s->env->hooks->close != NULL)
 		s->env->hooks->close(s->proto);
 	s->proto_open = false;
@@ -276,7 +284,7 @@ static int send_to(struct session *s, int d)
  * error message); reading stops on both sides. */
 static void close_after_flush(struct session *s, int d, const char *reason)
 {
-	if (s->state != S_OPEN && s->state != S_CONNECTING) {
+	if (s->state != S_OPEN && s->state != S_CONNECTING && s->state != S_REFUSING) {
 		session_close(s, LOG_INFO, 0, "%s", reason);
 		return;
 	}
@@ -295,6 +303,56 @@ static void close_after_flush(struct session *s, int d, const char *reason)
 		session_close(s, LOG_INFO, 0, "%s", reason);
 }
 
+/* S_REFUSING: the client's bytes go to on_db_unreachable, answers go back to the client. */
+static int process_refusing(struct session *s)
+{
+	struct side *c = &s->side[SESSION_FROM_CLIENT];
+	size_t len;
+
+	while ((len = evbuffer_get_length(c->in)) > 0 && len >= c->need) {
+		struct session_answer ans;
+		const uint8_t *p;
+		size_t view = len < SESSION_READ_MAX ? len : SESSION_READ_MAX;
+
+		if (c->need > view)
+			view = c->need;
+		p = evbuffer_pullup(c->in, (ev_ssize_t)view);
+		if (p == NULL) {
+			session_close(s, LOG_ERROR, 0, "out of memory");
+			return -1;
+		}
+		memset(&ans, 0, sizeof(ans));
+		s->env->hooks->on_db_unreachable(s->env->hooks_arg, p, view, &ans);
+		if (ans.verdict == SESSION_NEED_MORE && ans.n > view && ans.n <= SESSION_NEED_MAX) {
+			c->need = ans.n;
+			continue;
+		}
+		c->need = 0;
+		if (ans.out_len > 0 && evbuffer_add(c->out, ans.out, ans.out_len) != 0) {
+			session_close(s, LOG_ERROR, 0, "out of memory");
+			return -1;
+		}
+		if (ans.verdict == SESSION_REPLACE && ans.to_sender && ans.n > 0 && ans.n <= view) {
+			evbuffer_drain(c->in, ans.n);
+			if (send_to(s, SESSION_FROM_CLIENT) < 0)
+				return -1;
+			continue;
+		}
+		if (send_to(s, SESSION_FROM_CLIENT) < 0)
+			return -1;
+		close_after_flush(s, SESSION_FROM_CLIENT, "database unreachable: client told");
+		return -1;
+	}
+	return 0;
+}
+
+static void refuse_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_close(arg, LOG_INFO, 0, "database unreachable: client sent nothing to answer");
+}
+
 /* Feed side d's input to its hook (or move it all when there is none) and forward.
  * Returns 0, or -1 if the session was closed. */
 static int process(struct session *s, int d)
@@ -305,6 +363,8 @@ static int process(struct session *s, int d)
 		NULL;
 	size_t len;
 
+	if (s->state == S_REFUSING && d == SESSION_FROM_CLIENT)
+		return process_refusing(s);
 	if (s->state != S_OPEN)
 		return 0;
 	if (h != NULL)
@@ -533,7 +593,7 @@ static void db_connected(struct session *s)
 	bool client_was_reading = s->state == S_OPEN;
 
 	s->db_up = true;
-	clog_debug(&s->ctx, "connected to database %s:%u", s->env->db_host, s->env->db_port);
+	clog_debug(&s->ctx, "connected to database %s", s->env->db_label);
 	if (s->state == S_FLUSHING)
 		return; /* closing already: only the client's last bytes are still going out */
 	if (hooks_open(s) != ACRA_OK)
@@ -553,10 +613,44 @@ static void db_connected(struct session *s)
 
 static void db_connect_fail(struct session *s, const char *why)
 {
+	const struct session_hooks *h = s->env->hooks;
+	struct side *db = &s->side[SESSION_FROM_DB];
+	struct timeval tv = { SESSION_REFUSE_TIMEOUT_S, 0 };
+
 	if (s->env->metrics != NULL)
 		metric_add(s->env->metrics->db_errors, 1);
-	session_close(s, LOG_ERROR, LOG_CODE_CONNECT_DB, "Can't connect to db %s:%u: %s",
-		      s->env->db_host, s->env->db_port, why);
+	if (h == NULL || h->on_db_unreachable == NULL || s->state == S_FLUSHING) {
+		session_close(s, LOG_ERROR, LOG_CODE_CONNECT_DB, "Can't connect to db %s: %s",
+			      s->env->db_label, why);
+		return;
+	}
+	/* Let the protocol tell the client why, then close. */
+	clog_error(&s->ctx, "Can't connect to db %s: %s", s->env->db_label, why);
+	if (db->rev != NULL)
+		event_free(db->rev);
+	if (db->wev != NULL)
+		event_free(db->wev);
+	if (db->fd >= 0)
+		close(db->fd);
+	db->rev = db->wev = NULL;
+	db->fd = -1;
+	s->db_up = false;
+	if (s->proto_open && h->close != NULL)
+		h->close(s->proto);
+	s->proto_open = false;
+	s->state = S_REFUSING;
+	s->side[SESSION_FROM_CLIENT].pass_left = 0;
+	s->side[SESSION_FROM_CLIENT].need = 0;
+	s->timer = evtimer_new(reactor_worker_base(s->w), refuse_timeout_cb, s);
+	if (s->timer == NULL || evtimer_add(s->timer, &tv) != 0) {
+		session_close(s, LOG_ERROR, 0, "out of memory");
+		return;
+	}
+	if (!s->side[SESSION_FROM_CLIENT].throttled)
+		event_add(s->side[SESSION_FROM_CLIENT].rev, NULL);
+	s->refs++;
+	process_refusing(s);
+	session_unref(s);
 }
 
 static void connect_cb(evutil_socket_t fd, short what, void *arg)

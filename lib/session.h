@@ -80,7 +80,17 @@ struct session_hooks {
 			    struct session_answer *ans);
 	/* Frees the state; called exactly once if open() succeeded. */
 	void (*close)(void *state);
+	/* The database could not be reached: lets the protocol answer the client in its own
+	 * terms (PostgreSQL: 'N' to SSLRequest, then an ErrorResponse to the StartupMessage)
+	 * instead of a bare disconnect. Called with the client's bytes and the hooks' arg (the
+	 * state may not exist). REPLACE with to_sender replies and reads on; NEED_MORE waits;
+	 * CLOSE (or anything else) sends out to the client and closes. The client gets
+	 * SESSION_REFUSE_TIMEOUT_S seconds to finish. NULL: the client is closed at once. */
+	void (*on_db_unreachable)(void *arg, const uint8_t *p, size_t len,
+				  struct session_answer *ans);
 };
+
+#define SESSION_REFUSE_TIMEOUT_S 5
 
 /* Metric series the sessions update; any may be NULL. */
 struct session_metrics {
@@ -96,6 +106,7 @@ struct session_metrics {
 struct session_env {
 	char db_host[256];
 	unsigned db_port;
+	char db_label[272]; /* "host:port" or "[v6]:port", for logs */
 	struct sockaddr_storage db_addr; /* valid when db_numeric */
 	socklen_t db_addr_len;
 	bool db_numeric;

@@ -462,6 +462,8 @@ static int server_cfg_check(struct server_cfg *c)
 	if (!is_set(c->db_host))
 		return cfg_error("--db_host is required: the address of the PostgreSQL or MySQL "
 				 "server to protect (run 'acra-server --help' for all flags)");
+	if (strlen(c->db_host) >= NET_HOST_MAX)
+		return cfg_error("--db_host is too long (at most %d bytes)", NET_HOST_MAX - 1);
 	if (c->postgresql_enable && c->mysql_enable)
 		return cfg_error("--postgresql_enable and --mysql_enable are mutually exclusive: "
 				 "choose the database protocol");
@@ -665,8 +667,8 @@ static void probe_done(struct server *srv, int reachable)
 		srv->probe_fd = -1;
 	}
 	if (atomic_exchange(&srv->db_reachable, reachable) != reachable && reachable == 0)
-		log_code(LOG_WARN, LOG_CODE_CONNECT_DB, "database %s:%ld is not reachable",
-			 srv->cfg->db_host, srv->cfg->db_port);
+		log_code(LOG_WARN, LOG_CODE_CONNECT_DB, "database %s is not reachable",
+			 srv->envs[srv->n_gen - 1]->db_label);
 }
 
 static void probe_cb(evutil_socket_t fd, short what, void *arg)
@@ -917,8 +919,8 @@ static void server_reload(void *arg)
 	}
 	for (unsigned i = 0; i < srv->n_reload_hooks; i++)
 		srv->reload_hooks[i].fn(srv->reload_hooks[i].arg, c);
-	log_info("Configuration reloaded: new connections use database %s:%ld", c->db_host,
-		 c->db_port);
+	log_info("Configuration reloaded: new connections use database %s",
+		 srv->envs[srv->n_gen - 1]->db_label);
 	log_startup_done();
 }
 
@@ -1030,8 +1032,6 @@ int server_main(int argc, char **argv)
 	harden_process();
 	log_info("Starting service acra-server [pid=%ld], compatible with Acra %s", (long)getpid(),
 		 ACRA_COMPAT_VERSION);
-	log_info("Database: %s %s:%ld", c->mysql_enable ? "MySQL" : "PostgreSQL", c->db_host,
-		 c->db_port);
 	log_client_id_source(c);
 	if (metrics_setup(&srv) != ACRA_OK || add_generation(&srv, c) != ACRA_OK) {
 		log_error("cannot start: out of memory");
@@ -1040,6 +1040,8 @@ int server_main(int argc, char **argv)
 		server_free(&srv);
 		return 1;
 	}
+	log_info("Database: %s %s", c->mysql_enable ? "MySQL" : "PostgreSQL",
+		 srv.envs[0]->db_label);
 	rc = server_run(&srv);
 	server_free(&srv);
 	log_close();

@@ -29,6 +29,7 @@ static const suite_fn suites[] = {
 	metrics_suite,
 	session_suite,
 	http_suite,
+	server_cli_suite,
 };
 
 int main(void)

@@ -24,5 +24,6 @@ Suite *http_suite(void);
 Suite *metrics_suite(void);
 Suite *net_suite(void);
 Suite *session_suite(void);
+Suite *server_cli_suite(void);
 
 #endif

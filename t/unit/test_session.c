@@ -522,6 +522,63 @@ START_TEST(test_connect_db_later)
 }
 END_TEST
 
+/* Database down: a toy protocol answers "S" with "N" and a line with an error line. */
+static void refuse_hook(void *arg, const uint8_t *p, size_t len, struct session_answer *ans)
+{
+	const uint8_t *nl;
+
+	(void)arg;
+	if (p[0] == 'S') {
+		ans->verdict = SESSION_REPLACE;
+		ans->n = 1;
+		ans->out = (const uint8_t *)"N";
+		ans->out_len = 1;
+		ans->to_sender = true;
+		return;
+	}
+	nl = memchr(p, '\n', len);
+	if (nl == NULL) {
+		ans->verdict = SESSION_NEED_MORE;
+		ans->n = len + 1;
+		return;
+	}
+	ans->verdict = SESSION_CLOSE;
+	ans->out = (const uint8_t *)"ERR database down\n";
+	ans->out_len = 18;
+}
+
+static const struct session_hooks refuse_hooks = { .on_db_unreachable = refuse_hook };
+
+START_TEST(test_db_unreachable_reply)
+{
+	struct proxy p;
+	unsigned dead_port;
+	int lfd = listen_any(&dead_port), fd;
+	uint8_t b[64];
+
+	close(lfd);
+	proxy_start(&p, dead_port, &refuse_hooks, 1, 5);
+	fd = connect_to(p.port);
+	ck_assert_int_eq(write(fd, "S", 1), 1);
+	ck_assert_uint_eq(read_n(fd, b, 1), 1);
+	ck_assert_int_eq(b[0], 'N');
+	/* a message split over two writes is answered once complete */
+	ck_assert_int_eq(write(fd, "user=", 5), 5);
+	usleep(50000);
+	ck_assert_int_eq(write(fd, "me\n", 3), 3);
+	ck_assert_uint_eq(read_n(fd, b, 18), 18);
+	ck_assert_int_eq(memcmp(b, "ERR database down\n", 18), 0);
+	ck_assert_int_eq(read(fd, b, sizeof(b)), 0);
+	close(fd);
+	/* a client that leaves at once is simply closed */
+	fd = connect_to(p.port);
+	close(fd);
+	usleep(100000);
+	ck_assert(metric_value(p.sm.db_errors) == 2);
+	ck_assert_int_eq(proxy_stop(&p), 0);
+}
+END_TEST
+
 START_TEST(test_unix_listener)
 {
 	struct fake_db db;
@@ -581,6 +638,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_backpressure_slow_client);
 	tcase_add_test(tc, test_hooks);
 	tcase_add_test(tc, test_connect_db_later);
+	tcase_add_test(tc, test_db_unreachable_reply);
 	tcase_add_test(tc, test_unix_listener);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
