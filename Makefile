@@ -55,6 +55,7 @@ LIB_SRCS := \
 
 PROTO_SRCS := \
 	proto/ssession.c \
+	proto/pg.c \
 
 MODE_SRCS := \
 	modes/addzone.c \
@@ -84,6 +85,7 @@ UNIT_SRCS := \
 	t/unit/test_metrics.c \
 	t/unit/test_net.c \
 	t/unit/test_session.c \
+	t/unit/test_pg.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

@@ -28,6 +28,7 @@ static const suite_fn suites[] = {
 	metrics_suite,
 	session_suite,
 	http_suite,
+	pg_suite,
 };
 
 int main(void)
