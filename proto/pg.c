@@ -1578,7 +1578,7 @@ static int new_portal(struct pg_session *s, const struct pg_bind *b, struct pg_p
 	*out = NULL;
 	if (b->portal.len > 0 && s->n_portals >= s->lim.max_portals)
 		return ACRA_ERANGE;
-	mem = sizeof(*po) + b->stmt.len + b->n_param_fmts + b->n_result_fmts;
+	mem = sizeof(*po) + b->n_param_fmts + b->n_result_fmts;
 	if (!mem_take(s, mem))
 		return ACRA_ERANGE;
 	po = calloc(1, sizeof(*po));
