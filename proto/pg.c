@@ -994,6 +994,26 @@ uint8_t pg_session_tx_status(const struct pg_session *s)
 	return s->tx_status;
 }
 
+uint8_t pg_session_enc_answer(const struct pg_session *s)
+{
+	return s->enc_answer;
+}
+
+const char *pg_session_user(const struct pg_session *s)
+{
+	return s->user;
+}
+
+const char *pg_session_database(const struct pg_session *s)
+{
+	return s->database;
+}
+
+uint32_t pg_session_backend_pid(const struct pg_session *s)
+{
+	return s->backend_pid;
+}
+
 uint32_t pg_session_n_stmts(const struct pg_session *s)
 {
 	return s->n_stmts;

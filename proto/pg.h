@@ -427,6 +427,15 @@ enum pg_phase pg_session_phase(const struct pg_session *s);
 const char *pg_phase_name(enum pg_phase ph);
 /* Last ReadyForQuery status ('I', 'T', 'E'), 0 before the first. */
 uint8_t pg_session_tx_status(const struct pg_session *s);
+/* The server's last answer to SSLRequest/GSSENCRequest ('S', 'G', 'N'), 0 if none. 'S' or
+ * 'G' means the glue must now start TLS (GSS encryption is not supported by Acra). */
+uint8_t pg_session_enc_answer(const struct pg_session *s);
+/* User and database names from the StartupMessage (truncated to 63 bytes; database
+ * defaults to the user), "" before it. For logs only. */
+const char *pg_session_user(const struct pg_session *s);
+const char *pg_session_database(const struct pg_session *s);
+/* Process id from BackendKeyData, 0 before it. */
+uint32_t pg_session_backend_pid(const struct pg_session *s);
 
 /* Format (0 text, 1 binary) and type OID (0 if unknown) of column i of the DataRows now
  * arriving, from the RowDescription of the current result or the Bind result formats of

@@ -964,8 +964,8 @@ static void start_session(struct pg_session *s, const struct pg_limits *lim)
 	ck_assert_int_eq(pg_session_phase(s), PG_PHASE_STARTUP);
 	sfeed(s, PG_FRONTEND, su->b, su->len);
 	ck_assert_int_eq(pg_session_phase(s), PG_PHASE_AUTH);
-	ck_assert_str_eq(s->user, "alice");
-	ck_assert_str_eq(s->database, "db1");
+	ck_assert_str_eq(pg_session_user(s), "alice");
+	ck_assert_str_eq(pg_session_database(s), "db1");
 	sfeed(s, PG_BACKEND, be_vectors[0].b, be_vectors[0].len);
 	sfeed(s, PG_BACKEND, BE(PG_M_BACKEND_KEY)->b, BE(PG_M_BACKEND_KEY)->len);
 	sfeed(s, PG_BACKEND, BE(PG_M_PARAM_STATUS)->b, BE(PG_M_PARAM_STATUS)->len);
@@ -973,7 +973,7 @@ static void start_session(struct pg_session *s, const struct pg_limits *lim)
 	BEM(s, 'Z', "I");
 	ck_assert_int_eq(pg_session_phase(s), PG_PHASE_READY);
 	ck_assert_uint_eq(pg_session_tx_status(s), 'I');
-	ck_assert_uint_eq(s->backend_pid, 1234);
+	ck_assert_uint_eq(pg_session_backend_pid(s), 1234);
 }
 
 /* RowDescription: id int4 text, b bytea text. */
@@ -1325,7 +1325,7 @@ START_TEST(test_track_ssl_and_cancel)
 			 ACRA_EPROTO);
 	ck_assert_int_eq(pg_session_feed(&s, PG_BACKEND, U8("S"), 1, &used, &m), PROTO_MSG);
 	ck_assert_int_eq(m.id, PG_M_ENC_ANSWER);
-	ck_assert_uint_eq(s.enc_answer, 'S');
+	ck_assert_uint_eq(pg_session_enc_answer(&s), 'S');
 	ck_assert_int_eq(pg_session_phase(&s), PG_PHASE_STARTUP);
 	/* (TLS handshake by the glue) then the StartupMessage */
 	sfeed(&s, PG_FRONTEND, su->b, su->len);
