@@ -14,6 +14,11 @@
  *	PROTO_PART       a large pass-through message streamed in pieces: pass `used` bytes on
  *	< 0              ACRA_EPROTO/ACRA_ERANGE: the peer broke the protocol, close the session
  *
+ * With lib/session.h hooks: PROTO_NEED_MORE -> SESSION_NEED_MORE n = m.need;
+ * PROTO_MSG -> SESSION_PASS n = used, or SESSION_REPLACE n = used with built bytes;
+ * PROTO_PART -> SESSION_PASS n = used; < 0 -> SESSION_CLOSE. A message longer than the
+ * glue's contiguous limit needs pg_parser_set_stream() (DataRow/CopyData) or closes.
+ *
  * A proxy that swallows or answers a message itself uses pg_parser_feed() on
  * pg_session_parser() and calls pg_session_track() only for messages it forwards.
  */
