@@ -1810,14 +1810,16 @@ static int describe_done(struct pg_session *s, bool has_rows)
 		if (pp != NULL)
 			rc = save_types(s, &(*pp)->n_cols, &(*pp)->col_types, &(*pp)->mem);
 	}
-	if (rc < 0)
-		return rc;
-	/* keep the described columns for DataRows that may follow a simple-query FETCH */
+	/* pop even if saving failed, to stay in step with the server; skip pop()'s column
+	 * reset so the described columns stay current unless an Execute takes over */
 	s->q_head = (s->q_head + 1) % s->q_cap;
 	s->q_len--;
-	if (head_is(s, PEND_EXECUTE))
-		return activate_head(s);
-	return ACRA_OK;
+	if (head_is(s, PEND_EXECUTE)) {
+		int arc = activate_head(s);
+		if (rc == ACRA_OK)
+			rc = arc;
+	}
+	return rc;
 }
 
 static void command_tag(struct pg_session *s, struct bytes tag)
@@ -1979,10 +1981,11 @@ static int track_be(struct pg_session *s, const struct pg_msg *m)
 				   pe->kind != PEND_DESC_P))
 			return ACRA_EPROTO;
 		rc = rowdesc_to_cols(s, m);
-		if (rc < 0)
-			return rc;
-		if (pe->kind != PEND_QUERY)
-			rc = describe_done(s, true);
+		if (pe->kind != PEND_QUERY) {
+			int drc = describe_done(s, rc == ACRA_OK);
+			if (rc == ACRA_OK)
+				rc = drc;
+		}
 		break;
 	case PG_M_NO_DATA:
 		if (pe == NULL || (pe->kind != PEND_DESC_S && pe->kind != PEND_DESC_P))

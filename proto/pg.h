@@ -424,7 +424,8 @@ ACRA_MUSTCHECK int pg_session_feed(struct pg_session *s, enum pg_side side, cons
 
 /* Account for one message that was (or will be) forwarded. Returns 0, ACRA_EPROTO when the
  * message contradicts the tracked state or has a malformed body, ACRA_ERANGE when a limit
- * would be exceeded, ACRA_ENOMEM. The tracker stays usable after an error. */
+ * would be exceeded, ACRA_ENOMEM. After an error the session should be closed; the tracker
+ * stays safe to call and to clear (nothing leaks). */
 ACRA_MUSTCHECK int pg_session_track(struct pg_session *s, enum pg_side side,
 				    const struct pg_msg *msg);
 

@@ -1158,6 +1158,18 @@ START_TEST(test_track_extended_errors)
 	BEM(&s, 'Z', "I");
 	ck_assert_uint_eq(pg_session_tx_status(&s), 'I');
 	ck_assert_uint_eq(pg_session_n_pending(&s), 0);
+
+	/* a malformed RowDescription answering a Describe is refused, and the tracker stays
+	 * in step: the ReadyForQuery that follows still matches the Sync */
+	FEM(&s, 'P', "q\0SELECT 1\0\0\0");
+	FEM(&s, 'D', "Sq\0");
+	FEM(&s, 'S', "");
+	BEM(&s, '1', "");
+	BEM(&s, 't', "\0\0");
+	smsg_rc(&s, PG_BACKEND, 'T', "\x00\x01" "a\0", 4, ACRA_EPROTO);
+	ck_assert_uint_eq(pg_session_n_pending(&s), 1);
+	BEM(&s, 'Z', "I");
+	ck_assert_uint_eq(pg_session_n_pending(&s), 0);
 	pg_session_clear(&s);
 }
 END_TEST
