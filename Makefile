@@ -55,6 +55,7 @@ LIB_SRCS := \
 
 PROTO_SRCS := \
 	proto/ssession.c \
+	proto/pg.c \
 
 MODE_SRCS := \
 	modes/addzone.c \
@@ -86,13 +87,14 @@ UNIT_SRCS := \
 	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
 	t/unit/test_sym.c \
+	t/unit/test_pg.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz fuzz-pg
 all: $(BIN) links $(BUILD)/masterkey-tool
 
 $(BUILD)/%.o: %.c
@@ -204,6 +206,7 @@ FUZZ_SRCS := \
 	contrib/fuzz/fuzz_cell.c \
 	contrib/fuzz/fuzz_codec.c \
 	contrib/fuzz/fuzz_ec.c \
+	contrib/fuzz/fuzz_pg.c \
 	contrib/fuzz/fuzz_ssession.c \
 
 FUZZ_CC ?= clang
@@ -221,6 +224,14 @@ build-fuzz/fuzz_%: build-fuzz/contrib/fuzz/fuzz_%.o $(FUZZ_OBJS)
 
 .PRECIOUS: build-fuzz/%.o
 fuzz: $(patsubst contrib/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+
+# proto/pg: seed from the recorded sessions and run for FUZZ_TIME seconds (UBSan findings abort).
+FUZZ_TIME ?= 600
+fuzz-pg: build-fuzz/fuzz_pg
+	/usr/bin/python3 contrib/fuzz/pg_seeds.py build-fuzz/corpus-pg
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/fuzz_pg \
+		-max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build-fuzz/ \
+		build-fuzz/corpus-pg
 
 clean:
 	rm -rf build build-asan build-fuzz

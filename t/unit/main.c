@@ -30,6 +30,7 @@ static const suite_fn suites[] = {
 	session_suite,
 	http_suite,
 	server_cli_suite,
+	pg_suite,
 };
 
 int main(void)

@@ -25,5 +25,6 @@ Suite *metrics_suite(void);
 Suite *net_suite(void);
 Suite *session_suite(void);
 Suite *server_cli_suite(void);
+Suite *pg_suite(void);
 
 #endif
