@@ -28,6 +28,7 @@ LIB_SRCS := \
 	lib/secmem.c \
 
 PROTO_SRCS := \
+	proto/mysql.c \
 
 MODE_SRCS := \
 	modes/server.c \
@@ -36,6 +37,7 @@ UNIT_SRCS := \
 	t/unit/main.c \
 	t/unit/test_bytes.c \
 	t/unit/test_conf.c \
+	t/unit/test_mysql.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

@@ -11,6 +11,7 @@ typedef Suite *(*suite_fn)(void);
 static const suite_fn suites[] = {
 	bytes_suite,
 	conf_suite,
+	mysql_suite,
 };
 
 int main(void)

@@ -6,5 +6,6 @@
 
 Suite *bytes_suite(void);
 Suite *conf_suite(void);
+Suite *mysql_suite(void);
 
 #endif
