@@ -44,7 +44,8 @@ CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz
+.PHONY: all check unit e2e interop fmt fmt-check check-headers asan install clean demo bench fuzz \
+	fuzz-mysql
 all: $(BIN) links
 
 $(BUILD)/%.o: %.c
@@ -102,6 +103,20 @@ demo:
 
 bench: all
 	sh contrib/bench/run.sh $(BUILD)
+
+# libFuzzer targets (clang): `make fuzz-mysql FUZZ_TIME=300` runs one for FUZZ_TIME seconds.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined
+FUZZ_TIME ?= 60
+
+build-fuzz/fuzz-mysql: contrib/fuzz/fuzz_mysql.c proto/mysql.c proto/mysql.h lib/bytes.c
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ contrib/fuzz/fuzz_mysql.c proto/mysql.c lib/bytes.c
+
+fuzz-mysql: build-fuzz/fuzz-mysql
+	/usr/bin/python3 contrib/fuzz/mysql_seeds.py t/unit/vectors build-fuzz/corpus-mysql
+	build-fuzz/fuzz-mysql -max_total_time=$(FUZZ_TIME) -rss_limit_mb=4096 \
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus-mysql
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -417,11 +417,11 @@ int mysql_ok_parse(const uint8_t *p, size_t len, uint64_t caps, struct mysql_ok 
 	memset(ok, 0, sizeof(*ok));
 	if (len < 1 || (p[0] != 0x00 && p[0] != 0xfe))
 		return ACRA_EPROTO;
-	if (p[0] == 0xfe && len < 9 && !(caps & MYSQL_CLIENT_DEPRECATE_EOF)) {
-		/* EOF_Packet: warnings, status (4.1) */
-		if (caps & MYSQL_CLIENT_PROTOCOL_41) {
-			if (len < 5)
-				return ACRA_EPROTO;
+	/* EOF_Packet: 0xFE alone (pre-4.1) or with warnings and status, 5 bytes; an OK packet
+	 * with a 0xFE header has at least 7. Servers send either to DEPRECATE_EOF clients for
+	 * some commands (COM_SET_OPTION, COM_DEBUG), so the length decides. */
+	if (p[0] == 0xfe && (len == 1 || len == 5)) {
+		if (len == 5) {
 			ok->warnings = rd_le16(p + 1);
 			ok->status = rd_le16(p + 3);
 		}
@@ -839,6 +839,8 @@ int mysql_row_rebuild(struct wbuf *out, const uint8_t *p, size_t len, bool binar
 	return out->failed ? ACRA_ERANGE : ACRA_OK;
 }
 
+static bool cmd_unanswered(uint8_t cmd);
+
 /* ---- framing ---- */
 
 /* Frame one logical message from buf; expect < 0 accepts any first sequence id. */
@@ -938,9 +940,9 @@ int mysql_emit(struct mysql_session *s, const struct mysql_msg *m, const uint8_t
 	d = (int)k - (int)m->n_seg;
 	if (m->dir == MYSQL_FROM_CLIENT && m->kind == MYSQL_K_COMMAND) {
 		/* the server answers after k packets, the client expects n_seg */
-		if (s->pend_n == 0 || s->rstate != R_START || s->pend_n > 1)
-			return d == 0 ? ACRA_OK : ACRA_EINVAL;
-		pe = &s->pend[s->pend_head];
+		if (s->pend_n == 0 || cmd_unanswered(m->cmd))
+			return ACRA_OK;
+		pe = &s->pend[(s->pend_head + s->pend_n - 1) % MYSQL_MAX_PENDING];
 		pe->seq = (uint8_t)(pe->seq + d);
 		pe->delta = -d;
 		return ACRA_OK;
@@ -1022,9 +1024,17 @@ static void pend_pop(struct mysql_session *s)
 	s->cur_stmt = NULL;
 }
 
+/* Commands the server never answers: they are not queued. */
+static bool cmd_unanswered(uint8_t cmd)
+{
+	return cmd == MYSQL_COM_QUIT || cmd == MYSQL_COM_STMT_CLOSE ||
+	       cmd == MYSQL_COM_STMT_SEND_LONG_DATA;
+}
+
 void mysql_drop_command(struct mysql_session *s, const struct mysql_msg *m)
 {
-	if (m->dir != MYSQL_FROM_CLIENT || m->kind != MYSQL_K_COMMAND || s->pend_n == 0)
+	if (m->dir != MYSQL_FROM_CLIENT || m->kind != MYSQL_K_COMMAND || s->pend_n == 0 ||
+	    cmd_unanswered(m->cmd))
 		return;
 	if (s->phase == P_AUTH && s->change_user) {
 		s->phase = P_COMMAND;
@@ -1121,10 +1131,10 @@ static int client_command(struct mysql_session *s, struct mysql_msg *m)
 		if (len < 5 || (p[0] == MYSQL_COM_STMT_FETCH && len < 9) ||
 		    (p[0] == MYSQL_COM_STMT_EXECUTE && len < 10))
 			return ACRA_EPROTO;
+		/* MariaDB: id -1 is the last statement prepared, known when the answer comes
+		 * (PREPARE and EXECUTE may be pipelined) */
 		m->stmt_id = rd_le32(p + 1);
-		if (m->stmt_id == 0xffffffffu) /* MariaDB: the last statement prepared */
-			m->stmt_id = s->last_stmt_id;
-		st = stmt_find(s, m->stmt_id);
+		st = m->stmt_id == 0xffffffffu ? NULL : stmt_find(s, m->stmt_id);
 		if (p[0] == MYSQL_COM_STMT_EXECUTE && st != NULL)
 			return exec_types(s, st, p, len) < 0 ? ACRA_EPROTO : client_queue(s, m);
 		break;
@@ -1478,6 +1488,8 @@ static int server_result(struct mysql_session *s, struct mysql_pending *pe, stru
 
 static int start_answer(struct mysql_session *s, struct mysql_pending *pe)
 {
+	if (pe->stmt_id == 0xffffffffu)
+		pe->stmt_id = s->last_stmt_id;
 	switch (pe->cmd) {
 	case MYSQL_COM_QUERY:
 	case MYSQL_COM_PROCESS_INFO:

@@ -1449,6 +1449,102 @@ START_TEST(test_mariadb_progress)
 }
 END_TEST
 
+START_TEST(test_drop_and_reframe_command)
+{
+	struct script sc = { 0 };
+	struct drv d;
+	struct mysql_msg m;
+	struct wbuf big, out;
+	size_t used;
+	uint8_t pkt[16];
+
+	/* the proxy answers a PREPARE itself: the server never sees it */
+	ready(&d, &sc, 0);
+	ck_assert_int_eq(drv_push(&d, MYSQL_FROM_CLIENT, (const uint8_t *)"\x09\x00\x00\x00\x16select ?", 13), 0);
+	ck_assert_uint_eq(d.n_ev, 5);
+	{
+		struct mysql_msg dm = { 0 };
+
+		dm.dir = MYSQL_FROM_CLIENT;
+		dm.kind = MYSQL_K_COMMAND;
+		dm.cmd = MYSQL_COM_STMT_PREPARE;
+		mysql_drop_command(&d.s, &dm);
+	}
+	ck_assert_int_eq(PUSH_C(&d, 0, "\x0e"), 0);
+	ck_assert_int_eq(PUSH_S(&d, 1, "\x00\x00\x00\x02\x00\x00\x00"), 0);
+	ck_assert_int_eq(d.ev[d.n_ev - 1].kind, MYSQL_K_OK);
+	drv_clear(&d);
+
+	/* a query rewritten to a payload of 0xFFFFFF bytes takes 2 packets: the server answers
+	 * with sequence id 2, the client must see 1 */
+	ready(&d, &sc, 0);
+	memcpy(pkt, "\x09\x00\x00\x00\x03select 1", 13);
+	ck_assert_int_eq(mysql_feed(&d.s, MYSQL_FROM_CLIENT, pkt, 13, &used, &m), MYSQL_MSG);
+	ck_assert_int_eq(wbuf_init_alloc(&big, MYSQL_MAX_PAYLOAD), 0);
+	ck_assert_int_eq(wbuf_init_alloc(&out, MYSQL_MAX_PAYLOAD + 16), 0);
+	memset(wbuf_reserve(&big, MYSQL_MAX_PAYLOAD), ' ', MYSQL_MAX_PAYLOAD);
+	big.p[0] = MYSQL_COM_QUERY;
+	ck_assert_int_eq(mysql_emit(&d.s, &m, big.p, big.len, &out), 0);
+	ck_assert_uint_eq(out.len, MYSQL_MAX_PAYLOAD + 8);
+	memcpy(pkt, "\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00", 11);
+	ck_assert_int_eq(mysql_feed(&d.s, MYSQL_FROM_SERVER, pkt, 11, &used, &m), MYSQL_MSG);
+	ck_assert_int_eq(m.kind, MYSQL_K_OK);
+	ck_assert_uint_eq(m.seq, 2);
+	ck_assert_uint_eq(m.seq_out, 1);
+	mysql_fix_seq(&m, pkt);
+	ck_assert_uint_eq(pkt[3], 1);
+	wbuf_clear(&big);
+	wbuf_clear(&out);
+	drv_clear(&d);
+}
+END_TEST
+
+START_TEST(test_field_list_set_option_direct_exec)
+{
+	struct script sc = { 0 };
+	struct drv d;
+	uint32_t n = 0;
+
+	connect_phase(&sc, CLI_CAPS | MYSQL_CLIENT_DEPRECATE_EOF);
+	/* COM_FIELD_LIST: definitions with default values, then a terminator */
+	C_PKT(&sc, 0, "\x04t\0");
+	{
+		uint8_t b[256];
+		size_t k = coldef(b, "a", MYSQL_TYPE_LONG);
+
+		b[k++] = 0x01;
+		b[k++] = '0'; /* default value "0" */
+		sc_pkt(&sc, MYSQL_FROM_SERVER, 1, b, k);
+	}
+	s_coldef(&sc, 2, "b", MYSQL_TYPE_BLOB);
+	S_PKT(&sc, 3, "\xfe\x00\x00\x02\x00\x00\x00");
+	/* COM_SET_OPTION is answered with an EOF_Packet even with DEPRECATE_EOF */
+	C_PKT(&sc, 0, "\x1b\x00\x00");
+	S_PKT(&sc, 1, "\xfe\x00\x00\x02\x00");
+	/* MariaDB: PREPARE and EXECUTE(-1) pipelined, answers after both */
+	C_PKT(&sc, 0, "\x16select ?");
+	C_PKT(&sc, 0, "\x17\xff\xff\xff\xff\x00\x01\x00\x00\x00\x00\x01\xfd\x00\x01x");
+	S_PKT(&sc, 1, "\x00\x05\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00");
+	s_coldef(&sc, 2, "?", MYSQL_TYPE_VAR_STRING);
+	s_coldef(&sc, 3, "?", MYSQL_TYPE_VAR_STRING);
+	S_PKT(&sc, 1, "\x01");
+	s_coldef(&sc, 2, "?", MYSQL_TYPE_VAR_STRING);
+	S_PKT(&sc, 3, "\x00\x00\x01x");
+	S_PKT(&sc, 4, "\xfe\x00\x00\x02\x00\x00\x00");
+	drv_init(&d, NULL);
+	ck_assert_int_eq(run(&d, &sc, 0), 0);
+	ck_assert_uint_eq(count_kind(&d, MYSQL_K_EOF), 3);
+	ck_assert_uint_eq(count_kind(&d, MYSQL_K_BINARY_ROW), 1);
+	VALS_EQ(&d, "x|");
+	ck_assert_ptr_nonnull(mysql_stmt_cols(&d.s, 5, &n));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(d.ev[d.n_ev - 2].stmt_id, 5);
+	drv_clear(&d);
+	check_splits(&sc, NULL);
+	sc_free(&sc);
+}
+END_TEST
+
 /* ---- recorded MariaDB sessions ---- */
 
 /* No proxy edited the capabilities of these recordings: follow what the peers agreed. */
@@ -1584,6 +1680,8 @@ Suite *mysql_suite(void)
 	tcase_add_test(tc, test_split_seq_gap);
 	tcase_add_test(tc, test_query_text_attributes);
 	tcase_add_test(tc, test_mariadb_progress);
+	tcase_add_test(tc, test_drop_and_reframe_command);
+	tcase_add_test(tc, test_field_list_set_option_direct_exec);
 	tcase_add_test(tc, test_recorded_text_eof);
 	tcase_add_test(tc, test_recorded_binary_cursor);
 	tcase_add_test(tc, test_recorded_deprecate_eof);
