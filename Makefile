@@ -106,10 +106,11 @@ bench: all
 
 # libFuzzer targets (clang): `make fuzz-mysql FUZZ_TIME=300` runs one for FUZZ_TIME seconds.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
 FUZZ_TIME ?= 60
 
-build-fuzz/fuzz-mysql: contrib/fuzz/fuzz_mysql.c proto/mysql.c proto/mysql.h lib/bytes.c
+build-fuzz/fuzz-mysql: contrib/fuzz/fuzz_mysql.c proto/mysql.c proto/mysql.h lib/bytes.c lib/bytes.h
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ contrib/fuzz/fuzz_mysql.c proto/mysql.c lib/bytes.c
 

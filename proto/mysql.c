@@ -1084,6 +1084,105 @@ static int exec_types(struct mysql_session *s, struct mysql_stmt *st, const uint
 	return ACRA_OK;
 }
 
+int mysql_exec_parse(const struct mysql_session *s, const uint8_t *p, size_t len,
+		     struct mysql_exec *e)
+{
+	const struct mysql_stmt *st;
+	uint64_t count;
+	size_t off = 10, n, end, nb;
+	const uint8_t *types;
+
+	memset(e, 0, sizeof(*e));
+	if (len < 10 || p[0] != MYSQL_COM_STMT_EXECUTE)
+		return ACRA_EPROTO;
+	e->stmt_id = rd_le32(p + 1);
+	e->flags = p[5];
+	e->p = p;
+	e->len = len;
+	e->named = (s->caps & MYSQL_CLIENT_QUERY_ATTRIBUTES) != 0;
+	st = stmt_find(s, e->stmt_id == 0xffffffffu ? s->last_stmt_id : e->stmt_id);
+	if (st == NULL)
+		return ACRA_ENOKEY;
+	count = st->n_params;
+	if (e->named && (st->n_params > 0 || (e->flags & 0x08))) {
+		if (mysql_lenenc_int(p + off, len - off, &count, &n) != ACRA_OK ||
+		    count < st->n_params)
+			return ACRA_EPROTO;
+		off += n;
+	}
+	e->n_params = (uint32_t)count;
+	e->v_off = off;
+	if (count == 0)
+		return off == len ? ACRA_OK : ACRA_EPROTO;
+	if (param_block(p, len, off, count, e->named, st->types_bound ? st->ptypes : NULL, &end,
+			&types) != ACRA_OK)
+		return ACRA_EPROTO;
+	if (types == NULL && (!st->types_bound || count > st->n_params))
+		return ACRA_ENOKEY;
+	nb = ((size_t)count + 7) / 8;
+	e->bitmap = p + off;
+	e->types_sent = types != NULL;
+	e->types = types;
+	e->saved_all = st->ptypes;
+	e->t_off = types != NULL ? (size_t)(types - p) : 0;
+	/* values start after the types (and names) */
+	e->v_off = off + nb + 1;
+	if (types != NULL) {
+		size_t t = e->v_off;
+
+		for (uint64_t i = 0; i < count; i++) {
+			struct bytes name;
+
+			t += 2;
+			if (e->named) {
+				if (mysql_lenenc_str(p + t, len - t, &name, &n) != ACRA_OK)
+					return ACRA_EPROTO;
+				t += n;
+			}
+		}
+		e->v_off = t;
+	}
+	return ACRA_OK;
+}
+
+int mysql_exec_next(struct mysql_exec *e, struct mysql_param *prm)
+{
+	size_t n, hdr, body;
+
+	memset(prm, 0, sizeof(*prm));
+	if (e->i == e->n_params)
+		return e->v_off == e->len ? 0 : ACRA_EPROTO;
+	if (e->types != NULL) {
+		prm->type = e->p[e->t_off];
+		prm->is_unsigned = (e->p[e->t_off + 1] & 0x80) != 0;
+		e->t_off += 2;
+		if (e->named) {
+			if (mysql_lenenc_str(e->p + e->t_off, e->len - e->t_off, &prm->name, &n) !=
+			    ACRA_OK)
+				return ACRA_EPROTO;
+			e->t_off += n;
+		}
+	} else {
+		prm->type = e->saved_all[2 * e->i];
+		prm->is_unsigned = (e->saved_all[2 * e->i + 1] & 0x80) != 0;
+	}
+	prm->off = e->v_off;
+	if (e->bitmap[e->i / 8] & (1u << (e->i % 8))) {
+		prm->is_null = true;
+		e->i++;
+		return 1;
+	}
+	if (mysql_bin_value_len(prm->type, e->p + e->v_off, e->len - e->v_off, &hdr, &body) !=
+	    ACRA_OK)
+		return ACRA_EPROTO;
+	prm->v.p = e->p + e->v_off + hdr;
+	prm->v.len = body;
+	prm->wire_len = hdr + body;
+	e->v_off += hdr + body;
+	e->i++;
+	return 1;
+}
+
 static int client_queue(struct mysql_session *s, struct mysql_msg *m)
 {
 	struct mysql_pending *pe;

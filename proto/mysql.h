@@ -395,6 +395,35 @@ ACRA_MUSTCHECK int mysql_row_init(struct mysql_row_it *it, const uint8_t *p, siz
  * ACRA_EPROTO (too few/many bytes for the column count, bad lengths). */
 ACRA_MUSTCHECK int mysql_row_next(struct mysql_row_it *it, struct mysql_val *v);
 
+/* A COM_STMT_EXECUTE payload (command byte included) and its parameter values. */
+struct mysql_exec {
+	uint32_t stmt_id;
+	uint8_t flags;      /* cursor type; 0x08 PARAMETER_COUNT_AVAILABLE */
+	uint32_t n_params;  /* values sent: the statement's parameters, then attributes */
+	bool types_sent;    /* new-params-bound flag */
+	/* private */
+	const uint8_t *p, *bitmap, *types;
+	size_t len, t_off, v_off;
+	uint32_t i;
+	bool named;
+	const uint8_t *saved_all;
+};
+/* Parse an execute for session s (which supplies the parameter count from COM_STMT_PREPARE
+ * and the types bound by an earlier execute). e borrows p and the session's registry until
+ * the next mysql_feed. Returns 0, ACRA_ENOKEY for a statement the registry does not know
+ * (or whose types were never sent), ACRA_EPROTO. */
+ACRA_MUSTCHECK int mysql_exec_parse(const struct mysql_session *s, const uint8_t *p, size_t len,
+				    struct mysql_exec *e);
+struct mysql_param {
+	uint8_t type;
+	bool is_unsigned, is_null;
+	struct bytes name;  /* query attribute name, empty otherwise */
+	struct bytes v;     /* value bytes without length prefix */
+	size_t off, wire_len;
+};
+/* 1 with the next parameter, 0 after the last (all bytes used), ACRA_EPROTO. */
+ACRA_MUSTCHECK int mysql_exec_next(struct mysql_exec *e, struct mysql_param *prm);
+
 /* One replaced column value. */
 struct mysql_repl {
 	uint32_t col;

@@ -90,6 +90,14 @@ static int push(struct mysql_session *s, struct side *sd, enum mysql_dir dir, co
 
 			(void)mysql_query_text(m.seg[0].p, m.seg[0].len, mysql_session_caps(s), &sql);
 		}
+		if (m.kind == MYSQL_K_COMMAND && m.cmd == MYSQL_COM_STMT_EXECUTE && m.n_seg == 1) {
+			struct mysql_exec e;
+			struct mysql_param prm;
+
+			if (mysql_exec_parse(s, m.seg[0].p, m.seg[0].len, &e) == ACRA_OK)
+				while (mysql_exec_next(&e, &prm) == 1)
+					;
+		}
 		(void)mysql_kind_name(m.kind);
 		memmove(sd->p, sd->p + used, sd->len - used);
 		sd->len -= used;

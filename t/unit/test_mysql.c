@@ -1460,7 +1460,9 @@ START_TEST(test_drop_and_reframe_command)
 
 	/* the proxy answers a PREPARE itself: the server never sees it */
 	ready(&d, &sc, 0);
-	ck_assert_int_eq(drv_push(&d, MYSQL_FROM_CLIENT, (const uint8_t *)"\x09\x00\x00\x00\x16select ?", 13), 0);
+	ck_assert_int_eq(drv_push(&d, MYSQL_FROM_CLIENT,
+				  (const uint8_t *)"\x09\x00\x00\x00\x16select ?", 13),
+			 0);
 	ck_assert_uint_eq(d.n_ev, 5);
 	{
 		struct mysql_msg dm = { 0 };
@@ -1542,6 +1544,85 @@ START_TEST(test_field_list_set_option_direct_exec)
 	drv_clear(&d);
 	check_splits(&sc, NULL);
 	sc_free(&sc);
+}
+END_TEST
+
+START_TEST(test_exec_params)
+{
+	struct script sc = { 0 };
+	struct drv d;
+	struct mysql_exec e;
+	struct mysql_param prm;
+	/* 3 parameters: LONGLONG 7, NULL, VAR_STRING "hi" */
+	static const char ex1[] = "\x17\x07\x00\x00\x00\x00\x01\x00\x00\x00"
+				  "\x02\x01"
+				  "\x08\x80\x06\x00\xfd\x00"
+				  "\x07\x00\x00\x00\x00\x00\x00\x00"
+				  "\x02hi";
+	/* the same statement again, types not re-sent */
+	static const char ex2[] = "\x17\x07\x00\x00\x00\x00\x01\x00\x00\x00"
+				  "\x02\x00"
+				  "\x09\x00\x00\x00\x00\x00\x00\x00"
+				  "\x03" "abc";
+
+	ready(&d, &sc, MYSQL_CLIENT_DEPRECATE_EOF);
+	ck_assert_int_eq(PUSH_C(&d, 0, "\x16insert into t values (?, ?, ?)"), 0);
+	ck_assert_int_eq(PUSH_S(&d, 1, "\x00\x07\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00"), 0);
+	for (uint8_t i = 0; i < 3; i++) {
+		uint8_t b[256];
+
+		ck_assert_int_eq(push_pkt(&d, MYSQL_FROM_SERVER, (uint8_t)(2 + i), b,
+					  coldef(b, "?", MYSQL_TYPE_VAR_STRING)),
+				 0);
+	}
+	/* before any execute bound types, an execute without types cannot be read */
+	ck_assert_int_eq(mysql_exec_parse(&d.s, (const uint8_t *)ex2, sizeof(ex2) - 1, &e),
+			 ACRA_ENOKEY);
+	ck_assert_int_eq(PUSH_C(&d, 0, ex1), 0);
+	ck_assert_int_eq(mysql_exec_parse(&d.s, (const uint8_t *)ex1, sizeof(ex1) - 1, &e), 0);
+	ck_assert_uint_eq(e.n_params, 3);
+	ck_assert(e.types_sent);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert_uint_eq(prm.type, MYSQL_TYPE_LONGLONG);
+	ck_assert(prm.is_unsigned);
+	ck_assert_uint_eq(prm.v.len, 8);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert(prm.is_null);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert_uint_eq(prm.v.len, 2);
+	ck_assert_int_eq(memcmp(prm.v.p, "hi", 2), 0);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 0);
+	ck_assert_int_eq(PUSH_S(&d, 1, "\x00\x01\x00\x02\x00\x00\x00"), 0);
+	/* the second execute reads with the remembered types */
+	ck_assert_int_eq(mysql_exec_parse(&d.s, (const uint8_t *)ex2, sizeof(ex2) - 1, &e), 0);
+	ck_assert(!e.types_sent);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert_uint_eq(prm.type, MYSQL_TYPE_LONGLONG);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert(prm.is_null);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 1);
+	ck_assert_uint_eq(prm.type, MYSQL_TYPE_VAR_STRING);
+	ck_assert_int_eq(memcmp(prm.v.p, "abc", 3), 0);
+	ck_assert_int_eq(mysql_exec_next(&e, &prm), 0);
+	/* truncated: every shorter payload fails at parse or while iterating */
+	for (size_t k = 0; k < sizeof(ex1) - 1; k++) {
+		int rc = mysql_exec_parse(&d.s, (const uint8_t *)ex1, k, &e);
+
+		while (rc == 0 && (rc = mysql_exec_next(&e, &prm)) == 1)
+			;
+		ck_assert_int_eq(rc, ACRA_EPROTO);
+	}
+	/* an unknown statement */
+	{
+		char other[sizeof(ex1)];
+
+		memcpy(other, ex1, sizeof(ex1));
+		other[1] = 9;
+		ck_assert_int_eq(mysql_exec_parse(&d.s, (const uint8_t *)other, sizeof(ex1) - 1,
+						  &e),
+				 ACRA_ENOKEY);
+	}
+	drv_clear(&d);
 }
 END_TEST
 
@@ -1682,6 +1763,7 @@ Suite *mysql_suite(void)
 	tcase_add_test(tc, test_mariadb_progress);
 	tcase_add_test(tc, test_drop_and_reframe_command);
 	tcase_add_test(tc, test_field_list_set_option_direct_exec);
+	tcase_add_test(tc, test_exec_params);
 	tcase_add_test(tc, test_recorded_text_eof);
 	tcase_add_test(tc, test_recorded_binary_cursor);
 	tcase_add_test(tc, test_recorded_deprecate_eof);
