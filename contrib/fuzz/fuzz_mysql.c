@@ -88,7 +88,19 @@ static int push(struct mysql_session *s, struct side *sd, enum mysql_dir dir, co
 		if (m.kind == MYSQL_K_COMMAND && m.cmd == MYSQL_COM_QUERY && m.n_seg == 1) {
 			struct bytes sql;
 
-			(void)mysql_query_text(m.seg[0].p, m.seg[0].len, mysql_session_caps(s), &sql);
+			if (mysql_query_text(m.seg[0].p, m.seg[0].len, mysql_session_caps(s), &sql) ==
+				    ACRA_OK &&
+			    sql.len > 0 && sql.p[0] == '!') {
+				/* the proxy refuses this query and answers it itself */
+				uint8_t eb[128];
+				struct wbuf w;
+
+				mysql_drop_command(s, &m);
+				wbuf_init(&w, eb, sizeof(eb));
+				if (mysql_build_err(&w, 1, mysql_session_caps(s), 1317, "70100",
+						    "Query execution was interrupted") != ACRA_OK)
+					abort();
+			}
 		}
 		if (m.kind == MYSQL_K_COMMAND && m.cmd == MYSQL_COM_STMT_EXECUTE && m.n_seg == 1) {
 			struct mysql_exec e;
