@@ -200,7 +200,7 @@ struct mysql_msg {
 			    * the least number of bytes to buffer before calling again */
 	size_t payload_len;                /* logical payload: sum of seg[].len */
 	struct bytes seg[MYSQL_MAX_SEGS]; /* each packet's payload, pointing into buf */
-	uint16_t status;    /* OK/EOF/PREPARE_OK: server status flags (OK, EOF only) */
+	uint16_t status;    /* OK, EOF: server status flags */
 	uint16_t err_code;  /* ERR */
 	uint32_t stmt_id;   /* PREPARE_OK, statement commands, rows of a statement */
 	uint32_t n_cols;    /* COLUMN_COUNT, rows: columns; PREPARE_OK: columns */
