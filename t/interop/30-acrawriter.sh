@@ -27,8 +27,12 @@ same() { if [ "$2" = "$3" ] && [ -n "$2" ]; then ok "$1"; else bad "$1 (got '$2'
 tohex() { od -An -v -tx1 | tr -d ' \n'; }
 
 # the command line of docs/acrawriter.md
-if cc -O2 -Wall -Wextra -Werror -I"$root" -o "$tmp/example" "$root/docs/examples/acrawriter_example.c" \
-	"$build/libacrawriter.a" $(pkg-config --libs libcrypto libsodium) -lpthread; then
+# A library from a sanitizer build (build-asan/) needs the sanitizer runtimes at link time.
+san=
+case $build in *-asan*) san="-fsanitize=address,undefined" ;; esac
+if cc -O2 -Wall -Wextra -Werror $san -I"$root" -o "$tmp/example" \
+	"$root/docs/examples/acrawriter_example.c" "$build/libacrawriter.a" \
+	$(pkg-config --libs libcrypto libsodium) -lpthread; then
 	ok "example builds against libacrawriter.a"
 else
 	bad "example builds against libacrawriter.a"
