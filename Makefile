@@ -41,6 +41,7 @@ LIB_SRCS := \
 	lib/keystore/fs.c \
 	lib/keystore/keystore.c \
 	lib/keystore/master.c \
+	lib/keystore/redis.c \
 	lib/httpc.c \
 	lib/keystore/kms.c \
 	lib/keystore/vault.c \
