@@ -76,6 +76,7 @@ UNIT_SRCS := \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
 	t/unit/test_keystore.c \
+	t/unit/test_keystore_redis.c \
 	t/unit/test_poison.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
