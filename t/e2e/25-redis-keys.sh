@@ -4,7 +4,7 @@
 # rotation history as <file>.old/<time>) into the --redis_db_keys database with AUTH; acra
 # writer / acra reader work from Redis; a wrong password, a server that is down and
 # --redis_tls_enable are clear errors with exit 1; and a long-running keystore
-# (build/keystore-tool, cache off) fails only while Redis is down, never waits longer than
+# (build/keystore-tool, cache off, also shared by 4 threads) fails only while Redis is down, never waits longer than
 # its timeout, and recovers by itself after a restart. Throwaway redis-server (t/lib).
 # Run alone: ACRA_BUILD=$PWD/build sh t/e2e/25-redis-keys.sh. Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -94,6 +94,11 @@ cp out ab
 IN=ab check "reader decrypts the AcraBlock from Redis" run 0 "$ACRA" reader --keys_dir=keys --client_id=client1 $R
 check "AcraBlock round trip gives the plaintext" cmp -s out plain
 IN=as check "the filesystem keystore does not hold these keys" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1
+
+# --- one keystore shared by threads, cache off: every decryption reads Redis -----------------
+# shellcheck disable=SC2086
+check "4 threads decrypt 200 AcraStructs each with keys read from Redis" run 0 "$TOOL" bench --keys_dir=keys --client_id=client1 --cache_size=-1 --iterations=200 --threads=4 $R
+check "every one of the 800 decryptions read the key (cache off)" [ "$(cut -d' ' -f2 out)" -ge 800 ]
 
 # --- errors ----------------------------------------------------------------------------------
 IN=as check "wrong Redis password: exit 1" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1 --redis_host_port=127.0.0.1:$REDIS_PORT --redis_password=wrong-pw-xyz --redis_db_keys=$DB

@@ -5,13 +5,15 @@
  *   keystore-tool loop  [common] --iterations=N --pause_ms=MS
  *       reads the storage private key of --client_id N times, MS apart; prints one line per
  *       iteration: "<i> ok <ms>" or "<i> error <ms> <message>" (ms = time the read took)
- *   keystore-tool bench [common] --iterations=N
- *       makes one AcraStruct for --client_id, then decrypts it N times, getting the private
- *       key from the keystore each time; prints "<decrypts per second> <misses>"
+ *   keystore-tool bench [common] --iterations=N [--threads=T]
+ *       makes one AcraStruct for --client_id, then decrypts it N times in each of T threads
+ *       sharing the keystore, getting the private key from the keystore each time; prints
+ *       "<decrypts per second, all threads> <keystore misses>"
  *
  * common: --keys_dir=DIR --client_id=ID --cache_size=N (-1 off, 0 unlimited)
  *         [--redis_host_port=H:P --redis_password=PW --redis_db_keys=N --timeout_ms=MS]
  * Exit 0 ok, 1 failure, 2 usage. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,7 @@
 struct args {
 	const char *cmd, *dir, *client_id;
 	struct keystore_redis_opts redis;
-	long cache_size, iterations, pause_ms;
+	long cache_size, iterations, pause_ms, threads;
 };
 
 static const char *flag_value(const char *arg, const char *name)
@@ -53,6 +55,7 @@ static int parse(int argc, char **argv, struct args *a)
 	a->dir = KEYSTORE_DEFAULT_DIR;
 	a->client_id = "client";
 	a->iterations = 1;
+	a->threads = 1;
 	a->redis.db_keys = 0;
 	a->redis.host_port = "";
 	if (argc < 2)
@@ -80,6 +83,8 @@ static int parse(int argc, char **argv, struct args *a)
 			bad = parse_long(v, &a->iterations);
 		else if ((v = flag_value(argv[i], "pause_ms")) != NULL)
 			bad = parse_long(v, &a->pause_ms);
+		else if ((v = flag_value(argv[i], "threads")) != NULL)
+			bad = parse_long(v, &a->threads) || a->threads < 1 || a->threads > 64;
 		else
 			bad = -1;
 		if (bad) {
@@ -130,14 +135,52 @@ static int loop(struct keystore *ks, const struct args *a)
 	return 0;
 }
 
+struct bench_job {
+	struct keystore *ks;
+	const struct args *a;
+	const uint8_t *as;
+	size_t as_len;
+	int rc;
+};
+
+static const uint8_t bench_pt[64] = "a 64-byte plaintext as a database cell might hold......";
+
+static void *bench_thread(void *arg)
+{
+	struct bench_job *j = arg;
+	const uint8_t *id = (const uint8_t *)j->a->client_id;
+	size_t id_len = strlen(j->a->client_id), pt_len = 0;
+	uint8_t out[256];
+
+	for (long i = 0; i < j->a->iterations; i++) {
+		struct keystore_keys keys;
+		int rc = keystore_get(j->ks, KEYSTORE_STORAGE, KEYSTORE_PRIVATE, id, id_len, &keys);
+
+		if (rc == ACRA_OK)
+			rc = acrastruct_decrypt_any(keys.priv, keys.n, NULL, 0, j->as, j->as_len, out,
+						    sizeof(out), &pt_len, NULL);
+		keystore_put(j->ks, &keys);
+		if (rc != ACRA_OK || pt_len != sizeof(bench_pt) ||
+		    memcmp(out, bench_pt, pt_len) != 0) {
+			fprintf(stderr, "keystore-tool: decrypt %ld failed: %s %s\n", i,
+				acra_strerror(rc), keystore_last_error());
+			j->rc = 1;
+			break;
+		}
+	}
+	return NULL;
+}
+
 static int bench(struct keystore *ks, const struct args *a)
 {
-	static const uint8_t pt[64] = "a 64-byte plaintext as a database cell might hold......";
 	const uint8_t *id = (const uint8_t *)a->client_id;
-	size_t id_len = strlen(a->client_id), as_len = 0, pt_len;
-	uint8_t as[64 + ACRASTRUCT_OVERHEAD + 16], out[sizeof(as)];
+	size_t id_len = strlen(a->client_id), as_len = 0;
+	uint8_t as[sizeof(bench_pt) + ACRASTRUCT_OVERHEAD];
+	struct bench_job jobs[64];
+	pthread_t tids[64];
 	struct keystore_keys keys;
 	struct keystore_stats st;
+	long started = 0;
 	double t0, dt;
 	int rc;
 
@@ -146,26 +189,28 @@ static int bench(struct keystore *ks, const struct args *a)
 		fprintf(stderr, "keystore-tool: no public key: %s\n", keystore_last_error());
 		return 1;
 	}
-	rc = acrastruct_encrypt(keys.pub, NULL, 0, pt, sizeof(pt), as, sizeof(as), &as_len);
+	rc = acrastruct_encrypt(keys.pub, NULL, 0, bench_pt, sizeof(bench_pt), as, sizeof(as),
+				&as_len);
 	keystore_put(ks, &keys);
 	if (rc != ACRA_OK)
 		return 1;
 	t0 = now_ms();
-	for (long i = 0; i < a->iterations; i++) {
-		rc = keystore_get(ks, KEYSTORE_STORAGE, KEYSTORE_PRIVATE, id, id_len, &keys);
-		if (rc == ACRA_OK)
-			rc = acrastruct_decrypt_any(keys.priv, keys.n, NULL, 0, as, as_len, out,
-						    sizeof(out), &pt_len, NULL);
-		keystore_put(ks, &keys);
-		if (rc != ACRA_OK || pt_len != sizeof(pt) || memcmp(out, pt, pt_len) != 0) {
-			fprintf(stderr, "keystore-tool: decrypt %ld failed: %s %s\n", i,
-				acra_strerror(rc), keystore_last_error());
-			return 1;
-		}
+	for (long t = 0; t < a->threads; t++) {
+		jobs[t] = (struct bench_job){ ks, a, as, as_len, 0 };
+		if (pthread_create(&tids[t], NULL, bench_thread, &jobs[t]) != 0)
+			break;
+		started++;
+	}
+	rc = started == a->threads ? 0 : 1;
+	for (long t = 0; t < started; t++) {
+		pthread_join(tids[t], NULL);
+		rc |= jobs[t].rc;
 	}
 	dt = now_ms() - t0;
+	if (rc != 0)
+		return 1;
 	keystore_stats(ks, &st);
-	printf("%.0f %lu\n", (double)a->iterations * 1000.0 / dt, st.misses);
+	printf("%.0f %lu\n", (double)(a->iterations * a->threads) * 1000.0 / dt, st.misses);
 	return 0;
 }
 
@@ -182,7 +227,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: keystore-tool loop|bench [--keys_dir=DIR] [--client_id=ID] "
 				"[--cache_size=N] [--redis_host_port=H:P] [--redis_password=PW] "
 				"[--redis_db_keys=N] [--timeout_ms=MS] [--iterations=N] "
-				"[--pause_ms=MS]\n");
+				"[--pause_ms=MS] [--threads=T]\n");
 		return 2;
 	}
 	if (sodium_init() < 0)
