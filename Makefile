@@ -41,6 +41,7 @@ LIB_SRCS := \
 	lib/keystore/fs.c \
 	lib/keystore/keystore.c \
 	lib/keystore/master.c \
+	lib/keystore/redis.c \
 	lib/httpc.c \
 	lib/keystore/kms.c \
 	lib/keystore/vault.c \
@@ -75,6 +76,7 @@ UNIT_SRCS := \
 	t/unit/test_conf.c \
 	t/unit/test_ec.c \
 	t/unit/test_keystore.c \
+	t/unit/test_keystore_redis.c \
 	t/unit/test_poison.c \
 	t/unit/test_smessage.c \
 	t/unit/test_soter.c \
@@ -98,7 +100,7 @@ UNIT := $(BUILD)/unit-tests
 
 .PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz fuzz-pg \
 	fuzz-mysql
-all: $(BIN) links $(BUILD)/masterkey-tool
+all: $(BIN) links $(BUILD)/masterkey-tool $(BUILD)/keystore-tool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -148,6 +150,11 @@ acrawriter: $(BUILD)/libacrawriter.a
 
 # Test driver for the Vault and AWS KMS master-key sources (t/e2e/30-master-key-sources.sh).
 $(BUILD)/masterkey-tool: $(BUILD)/t/lib/masterkey_tool.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Keystore driver for the Redis tests and the keystore benchmark (t/e2e/25-redis-keys.sh,
+# contrib/bench/keystore.sh).
+$(BUILD)/keystore-tool: $(BUILD)/t/lib/keystore_tool.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit: $(UNIT) $(BIN)

@@ -12,6 +12,7 @@
 #include "lib/conf.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
 
@@ -26,7 +27,8 @@ struct keymaker_cfg {
 	char *keystore;
 	char *encryption_type;
 	char *tls_cert, *tls_client_id_cert;
-	char *redis_host_port, *vault_api, *kms_type;
+	struct keystore_redis_opts redis;
+	char *vault_api, *kms_type;
 };
 
 static const struct conf_opt keymaker_opts[] = {
@@ -61,8 +63,7 @@ static const struct conf_opt keymaker_opts[] = {
 		 "Client id from a certificate (not supported: use --client_id)"),
 	CONF_STR("tls_client_id_cert", struct keymaker_cfg, tls_client_id_cert, NULL,
 		 "Client id from a certificate (not supported: use --client_id)"),
-	CONF_STR("redis_host_port", struct keymaker_cfg, redis_host_port, NULL,
-		 "Redis keystore (not supported)"),
+	KEYSTORE_REDIS_CONF(struct keymaker_cfg, redis, "0"),
 	CONF_STR("vault_connection_api_string", struct keymaker_cfg, vault_api, NULL,
 		 "HashiCorp Vault master key (not supported)"),
 	CONF_STR("kms_type", struct keymaker_cfg, kms_type, NULL, "AWS KMS (not supported)"),
@@ -72,9 +73,6 @@ static const struct conf_opt keymaker_opts[] = {
 		     "How the client id is taken from a certificate"),
 	CONF_IGNORED("kms_key_policy", CONF_T_STR, "create", "KMS key policy"),
 	CONF_IGNORED("kms_credentials_path", CONF_T_STR, NULL, "KMS credentials file"),
-	CONF_IGNORED("redis_password", CONF_T_STR, NULL, "Redis password"),
-	CONF_IGNORED("redis_db_keys", CONF_T_INT, "0", "Redis DB number for keys"),
-	CONF_IGNORED("redis_tls_enable", CONF_T_BOOL, "false", "TLS to Redis"),
 	CONF_IGNORED("vault_secrets_path", CONF_T_STR, "secret/", "Vault KV path"),
 	CONF_IGNORED("vault_tls_transport_enable", CONF_T_BOOL, "false", "TLS to Vault"),
 	CONF_END
@@ -124,7 +122,6 @@ static int keymaker_check(const struct keymaker_cfg *c)
 	} unsupported[] = {
 		{ offsetof(struct keymaker_cfg, tls_cert), "tls_cert" },
 		{ offsetof(struct keymaker_cfg, tls_client_id_cert), "tls_client_id_cert" },
-		{ offsetof(struct keymaker_cfg, redis_host_port), "redis_host_port" },
 		{ offsetof(struct keymaker_cfg, vault_api), "vault_connection_api_string" },
 		{ offsetof(struct keymaker_cfg, kms_type), "kms_type" },
 	};
@@ -195,7 +192,9 @@ static int keymaker_run(const struct keymaker_cfg *c)
 	o.public_dir = c->pub_dir;
 	o.cache_size = KEYSTORE_CACHE_OFF;
 	o.master_key = master;
-	rc = keystore_open(&ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, false, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&ks, &o);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot open keystore: %s",
 			 keystore_last_error());

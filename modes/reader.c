@@ -20,6 +20,7 @@
 #include "lib/crypto/zone.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
 
@@ -29,6 +30,7 @@
 struct reader_cfg {
 	struct conf_base base;
 	char *keys_dir;
+	struct keystore_redis_opts redis;
 	char *client_id;
 	char *zone_id;
 };
@@ -40,6 +42,7 @@ static const struct conf_opt reader_opts[] = {
 		 "Client ID whose keys decrypt (required)"),
 	CONF_STR("zone_id", struct reader_cfg, zone_id, NULL,
 		 "Zone ID: decrypt with the zone's keys and the zone id as context"),
+	KEYSTORE_REDIS_CONF(struct reader_cfg, redis, "0"),
 	CONF_END
 };
 
@@ -143,7 +146,9 @@ static int reader_run(const struct reader_cfg *c)
 	o.dir = c->keys_dir;
 	o.cache_size = KEYSTORE_CACHE_OFF;
 	o.master_key = master;
-	rc = keystore_open(&ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, false, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&ks, &o);
 	if (rc != ACRA_OK) {
 		fail("cannot open keystore: %s", keystore_last_error());
 		goto out;

@@ -25,6 +25,7 @@
 #include "lib/crypto/zone.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
 
@@ -33,6 +34,7 @@
 struct writer_cfg {
 	struct conf_base base;
 	char *keys_dir;
+	struct keystore_redis_opts redis;
 	char *keys_dir_public;
 	char *client_id;
 	char *zone_id;
@@ -50,6 +52,7 @@ static const struct conf_opt writer_opts[] = {
 		 "Zone ID whose keys encrypt (<zone>_zone.pub, or <zone>_zone_sym)"),
 	CONF_BOOL("acrablock", struct writer_cfg, acrablock, "false",
 		  "Make an AcraBlock with the symmetric key instead of an AcraStruct"),
+	KEYSTORE_REDIS_CONF(struct writer_cfg, redis, "0"),
 	CONF_END
 };
 
@@ -130,7 +133,9 @@ static int writer_run(const struct writer_cfg *c)
 	o.public_dir = c->keys_dir_public;
 	o.cache_size = KEYSTORE_CACHE_OFF;
 	o.master_key = master;
-	rc = keystore_open(&ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, false, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&ks, &o);
 	if (rc != ACRA_OK) {
 		fail("cannot open keystore: %s", keystore_last_error());
 		goto out;

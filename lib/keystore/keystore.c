@@ -21,6 +21,7 @@
 
 #include "lib/crypto/cell.h"
 #include "lib/keystore/private.h"
+#include "lib/keystore/redis.h"
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
@@ -346,10 +347,17 @@ int keystore_open(struct keystore **out, const struct keystore_opts *o)
 	ks = calloc(1, sizeof(*ks));
 	if (ks == NULL)
 		return ACRA_ENOMEM;
-	if (o->storage != NULL)
+	if (o->storage != NULL) {
 		ks->st = *o->storage;
-	else
+	} else if (o->redis != NULL && keystore_redis_keys_enabled(o->redis)) {
+		rc = keystore_redis_storage(&ks->st, o->redis);
+		if (rc != ACRA_OK) {
+			free(ks);
+			return rc;
+		}
+	} else {
 		keystore_fs_storage(&ks->st);
+	}
 	ks->dir = strdup(o->dir != NULL && o->dir[0] != '\0' ? o->dir : KEYSTORE_DEFAULT_DIR);
 	ks->public_dir = strdup(o->public_dir != NULL && o->public_dir[0] != '\0' ? o->public_dir
 										  : ks->dir);

@@ -133,6 +133,7 @@ void keystore_names_free(char **names, size_t n_names);
 /* ---- the keystore ---------------------------------------------------------------------- */
 
 struct keystore;
+struct keystore_redis_opts;
 
 struct keystore_opts {
 	const char *dir;        /* private keys; NULL = KEYSTORE_DEFAULT_DIR */
@@ -141,6 +142,10 @@ struct keystore_opts {
 	const struct secret *master_key; /* borrowed, copied; NULL = public keys only */
 	const struct keystore_storage *storage; /* copied; NULL = filesystem. The keystore
 						 * takes the backend ctx and frees it. */
+	/* Redis flags (lib/keystore/redis.h), borrowed; used when storage is NULL and they
+	 * enable keys in Redis: keystore_open() then connects (PING) and fails with ACRA_EIO
+	 * or ACRA_EINVAL if it cannot. NULL = filesystem. */
+	const struct keystore_redis_opts *redis;
 };
 
 /* Open a keystore (*out returns owned, keystore_free). With a master key, refuses a

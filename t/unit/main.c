@@ -22,6 +22,7 @@ static const suite_fn suites[] = {
 	poison_suite,
 	codec_suite,
 	keystore_suite,
+	keystore_redis_suite,
 	ssession_suite,
 	httpc_suite,
 	sigv4_suite,

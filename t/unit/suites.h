@@ -17,6 +17,7 @@ Suite *zone_suite(void);
 Suite *poison_suite(void);
 Suite *codec_suite(void);
 Suite *keystore_suite(void);
+Suite *keystore_redis_suite(void);
 Suite *ssession_suite(void);
 Suite *httpc_suite(void);
 Suite *sigv4_suite(void);
