@@ -51,6 +51,7 @@ LIB_SRCS := \
 	lib/reactor.c \
 	lib/secmem.c \
 	lib/sigv4.c \
+	lib/pgproxy.c \
 	lib/session.c \
 
 PROTO_SRCS := \

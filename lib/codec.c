@@ -358,6 +358,8 @@ static enum outcome handle(struct call *k, enum envelope_id id, struct bytes env
 		}
 	}
 	k->res->n_failed++;
+	if (id == ENVELOPE_ACRABLOCK)
+		k->res->n_block_failed++;
 	if (k->p->detect_poison) {
 		if (id == ENVELOPE_ACRASTRUCT) {
 			ks = keys_get(k, CODEC_KEY_POISON_PRIV);
@@ -378,6 +380,8 @@ static enum outcome handle(struct call *k, enum envelope_id id, struct bytes env
 	return OUT_FAILED;
 decrypted:
 	k->res->n_decrypted++;
+	if (id == ENVELOPE_ACRABLOCK)
+		k->res->n_block_decrypted++;
 	return OUT_DECRYPTED;
 }
 
