@@ -89,3 +89,12 @@ assert_eq "$(pg_psql "$P" -c "SET bytea_output = escape" -c 'SELECT b FROM enc W
 assert_eq "$(pg_psql "$P" -c "SET bytea_output = escape" -c 'SELECT b FROM enc WHERE id = 3')" \
 	"$(pg_psql "$D" -c "SET bytea_output = escape" -c 'SELECT b FROM enc WHERE id = 3')" \
 	"clientB's AcraStruct (escape output) unchanged"
+
+# --- drivers and protocol features ---
+export PA_S PA_B
+for chk in psycopg2 psycopg3 asyncpg copy notify cancel txn big concurrent malformed; do
+	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/pg_decrypt.py" $chk 127.0.0.1 "$P" "$D" "$PG_USER" \
+		"$PG_PASSWORD" "$PG_DB" "$ACRA_PID"
+	sed 's/^/  /' "$OUT"
+	ok "driver check $chk"
+done
