@@ -62,6 +62,7 @@ MODE_SRCS := \
 	modes/addzone.c \
 	modes/keymaker.c \
 	modes/reader.c \
+	modes/poisonrecordmaker.c \
 	modes/server.c \
 	modes/writer.c \
 

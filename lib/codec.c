@@ -549,6 +549,7 @@ static bool zone_exists(void *ctx, const uint8_t id[ZONE_ID_LEN])
 	const struct codec_keys *keys = z->p->keys;
 	struct codec_key_owner who = { z->p->owner.client_id, { id, ZONE_ID_LEN } };
 	struct codec_keyset set;
+	size_t n;
 	int rc;
 
 	if (keys == NULL || keys->get == NULL)
@@ -560,9 +561,10 @@ static bool zone_exists(void *ctx, const uint8_t id[ZONE_ID_LEN])
 			z->key_error = rc;
 		return false;
 	}
+	n = set.n; /* release may clear the set */
 	if (keys->release != NULL)
 		keys->release(keys->ctx, &set);
-	return set.n > 0;
+	return n > 0;
 }
 
 bool codec_match_zone(struct codec *c, const struct codec_params *p, const uint8_t *val,

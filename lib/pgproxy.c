@@ -277,9 +277,11 @@ static void rewrite_row(struct pgp *x, const struct pg_msg *m, size_t used,
 		}
 		p.enc = pg_session_col_format(&x->pg, i) == 1 ? CODEC_ENC_RAW : cfg->text_enc;
 		if (cfg->zonemode && !zm.matched) {
-			if (v.len >= ZONE_ID_LEN)
-				(void)codec_match_zone(x->codec, &p, v.p, v.len, &zm, &r);
-			else
+			if (v.len >= ZONE_ID_LEN &&
+			    codec_match_zone(x->codec, &p, v.p, v.len, &zm, &r))
+				clog_debug(session_log_ctx(x->s), "zone %.*s matched in column %u",
+					   ZONE_ID_LEN, (const char *)zm.id, i);
+			else if (v.len < ZONE_ID_LEN)
 				r.status = CODEC_NONE;
 			if (r.status == CODEC_POISON)
 				poison += r.n_poison;
