@@ -161,8 +161,11 @@ static bool may_hold_envelope(const uint8_t *v, size_t len)
 {
 	if (len < PGPROXY_MIN_ENVELOPE)
 		return false;
-	return memmem(v, len, "%%%", 3) != NULL || memmem(v, len, "\"\"\"\"", 4) != NULL ||
-	       memmem(v, len, "252525", 6) != NULL || memmem(v, len, "22222222", 8) != NULL;
+	/* bytea hex output ("\x", or "\\x" inside COPY): the tags in hex first */
+	if (v[0] == '\\' &&
+	    (memmem(v, len, "22222222", 8) != NULL || memmem(v, len, "252525", 6) != NULL))
+		return true;
+	return memmem(v, len, "\"\"\"\"", 4) != NULL || memmem(v, len, "%%%", 3) != NULL;
 }
 
 static void count(struct pgp *x, const struct codec_result *r)
@@ -429,7 +432,11 @@ static void rewrite_copy(struct pgp *x, const struct pg_msg *m, size_t used,
 	unsigned poison = 0;
 	bool changed = false;
 
-	if (cfg->zonemode || !may_hold_envelope(b, m->body.len)) {
+	if (cfg->zonemode || m->body.len < PGPROXY_MIN_ENVELOPE ||
+	    (memmem(b, m->body.len, "22222222", 8) == NULL &&
+	     memmem(b, m->body.len, "252525", 6) == NULL &&
+	     memmem(b, m->body.len, "\"\"\"\"", 4) == NULL &&
+	     memmem(b, m->body.len, "%%%", 3) == NULL)) {
 		answer_pass(a, used);
 		return;
 	}
