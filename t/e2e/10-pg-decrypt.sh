@@ -93,6 +93,7 @@ assert_eq "$(pg_psql "$P" -c "SET bytea_output = escape" -c 'SELECT b FROM enc W
 
 # --- drivers and protocol features ---
 export PA_S PA_B
+case $ACRA in *asan*) PGDEC_SANITIZED=1 && export PGDEC_SANITIZED ;; esac
 for chk in psycopg2 psycopg3 asyncpg copy notify cancel txn big concurrent malformed; do
 	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/pg_decrypt.py" $chk 127.0.0.1 "$P" "$D" "$PG_USER" \
 		"$PG_PASSWORD" "$PG_DB" "$ACRA_PID"

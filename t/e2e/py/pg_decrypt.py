@@ -108,9 +108,12 @@ async def asyncpg_main():
             raise SystemExit("not ok - prepared statement run %d: wrong value" % i)
     after = rss_kib()
     ok("asyncpg: one prepared statement run 10,000 times, every value decrypted")
-    if after - before >= 1024:
+    if os.environ.get("PGDEC_SANITIZED"):
+        ok("proxy RSS not checked: sanitizer build (quarantine holds freed memory)")
+    elif after - before >= 1024:
         raise SystemExit("not ok - proxy RSS grew %d KiB over 10,000 runs" % (after - before))
-    ok("proxy RSS flat over 10,000 runs (%d KiB -> %d KiB)" % (before, after))
+    else:
+        ok("proxy RSS flat over 10,000 runs (%d KiB -> %d KiB)" % (before, after))
     await c.close()
 
 
