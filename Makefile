@@ -88,6 +88,7 @@ UNIT_SRCS := \
 	t/unit/test_net.c \
 	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
+	t/unit/test_pgproxy.c \
 	t/unit/test_sym.c \
 	t/unit/test_pg.c \
 
