@@ -134,6 +134,16 @@ assert_grep "$ACRA_LOG" 'Key cache cleared' "SIGHUP clears the key cache"
 acra_stop
 assert_eq "$ACRA_RC" 0 "acra server exits 0 on SIGTERM"
 
+# --- a fixed text form: --pgsql_escape_bytea reads text values as escape output only ---
+acra_start --db_host=127.0.0.1 --db_port="$D" --client_id=clientA --keys_dir="$K" \
+	--pgsql_escape_bytea || fail "acra server starts (escape bytea)"
+P=$ACRA_PORT
+assert_eq "$(pg_psql "$P" -c "SET bytea_output = escape" -c 'SELECT b FROM enc WHERE id = 1')" \
+	"$PA_S" "--pgsql_escape_bytea: escape output decrypted"
+assert_eq "$(pg_psql "$P" -c 'SELECT b FROM enc WHERE id = 1')" \
+	"$(pg_psql "$D" -c 'SELECT b FROM enc WHERE id = 1')" "--pgsql_escape_bytea: hex output left alone"
+acra_stop
+
 # --- inline (injected cell) mode ---
 acra_start --db_host=127.0.0.1 --db_port="$D" --client_id=clientA --keys_dir="$K" \
 	--acrastruct_injectedcell_enable --acrastruct_wholecell_enable || fail "acra server starts (inline)"
@@ -163,6 +173,11 @@ ok "zone key files are in the keystore"
 ZS=$(printf %s "$PZ" | "$ACRA" writer --keys_dir="$K" --zone_id="$ZID" | od -An -v -tx1 | tr -d ' \n')
 [ -n "$ZS" ] || fail "acra writer makes a zone AcraStruct with the new zone's key"
 pg_psql "$D" -c "INSERT INTO enc VALUES (10, decode('$ZS', 'hex'), NULL)"
+ZB=$(printf %s "$PZ" | "$ACRA" writer --keys_dir="$K" --zone_id="$ZID" --acrablock | od -An -v -tx1 | tr -d ' \n')
+[ -n "$ZB" ] || fail "acra writer makes a zone AcraBlock with the new zone's symmetric key"
+pg_psql "$D" -c "INSERT INTO enc VALUES (11, decode('$ZB', 'hex'), NULL)"
+assert_eq "$(pg_psql "$P" -c "SELECT '$ZID', b FROM enc WHERE id = 11")" \
+	"$ZID|\\x$(hexof "$PZ")" "zone mode: a zone AcraBlock after the zone id is decrypted"
 assert_eq "$(pg_psql "$P" -c "SELECT '$ZID', b FROM enc WHERE id = 10")" \
 	"$ZID|\\x$(hexof "$PZ")" "zone mode: the column after the zone id is decrypted"
 assert_eq "$(pg_psql "$P" -c "SELECT b FROM enc WHERE id = 10")" \
