@@ -204,7 +204,7 @@ static bool poison_hit(struct pgp *x, unsigned n)
 	if (cfg->metrics != NULL)
 		metric_add(cfg->metrics->poison, n > 0 ? n : 1);
 	if (cfg->on_poison != NULL)
-		cfg->on_poison(cfg->poison_arg);
+		cfg->on_poison(cfg->poison_arg, cfg->poison_script, cfg->poison_shutdown);
 	return cfg->poison_shutdown;
 }
 

@@ -32,8 +32,9 @@ struct pgproxy_metrics {
 };
 
 /* Called on a worker thread when a poison record was found in a result (after it was
- * logged and counted). */
-typedef void (*pgproxy_poison_fn)(void *arg);
+ * logged and counted), with the session's configured script (NULL if none) and whether
+ * the server is to shut down. */
+typedef void (*pgproxy_poison_fn)(void *arg, const char *script, bool shutdown);
 
 struct pgproxy_config {
 	enum codec_scan scan;          /* whole cell or inline */
@@ -42,6 +43,7 @@ struct pgproxy_config {
 	bool zonemode;                 /* the zone id in a preceding column selects the keys */
 	bool detect_poison;
 	bool poison_shutdown;          /* a poison hit also ends the session with an error */
+	const char *poison_script;     /* run on a poison hit; NULL: none */
 	struct codec_keys keys;        /* the keystore's provider */
 	const struct pgproxy_metrics *metrics;
 	pgproxy_poison_fn on_poison;

@@ -689,14 +689,13 @@ static void run_poison_script(const char *path)
 	}
 }
 
-static void on_poison(void *arg)
+static void on_poison(void *arg, const char *script, bool shutdown)
 {
 	struct server *srv = arg;
-	const struct server_cfg *c = srv->cfg;
 
-	if (is_set(c->poison_run_script_file))
-		run_poison_script(c->poison_run_script_file);
-	if (c->poison_shutdown_enable) {
+	if (script != NULL)
+		run_poison_script(script);
+	if (shutdown) {
 		atomic_store(&srv->poison_exit, 1);
 		log_code(LOG_WARN, LOG_CODE_POISON, "poison record: shutting down");
 		reactor_shutdown(srv->reactor);
@@ -715,6 +714,7 @@ static void pgproxy_setup(struct server *srv, const struct server_cfg *c,
 	pc->zonemode = c->zonemode_enable;
 	pc->detect_poison = c->poison_detect_enable;
 	pc->poison_shutdown = c->poison_shutdown_enable;
+	pc->poison_script = is_set(c->poison_run_script_file) ? c->poison_run_script_file : NULL;
 	keystore_codec_keys(srv->ks, &pc->keys);
 	pc->metrics = &srv->pgm;
 	pc->on_poison = on_poison;
