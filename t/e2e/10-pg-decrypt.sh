@@ -197,6 +197,12 @@ POISON=$(cat "$OUT")
 printf %s "$POISON" | grep -Eq '^[A-Za-z0-9+/]+=*$' || fail "poisonrecordmaker prints base64"
 ok "acra poisonrecordmaker prints a base64 record"
 pg_psql "$D" -c "INSERT INTO enc VALUES (20, decode('$POISON', 'base64'), NULL)"
+run 0 "$ACRA" poisonrecordmaker --keys_dir="$K" --type=acrablock --data_length=42
+POISON_B=$(cat "$OUT")
+[ "$(printf %s "$POISON_B" | base64 -d | wc -c)" -eq $((42 + 138)) ] ||
+	fail "poisonrecordmaker --type=acrablock --data_length=42 makes a 180-byte AcraBlock"
+ok "acra poisonrecordmaker --type=acrablock --data_length=42"
+pg_psql "$D" -c "INSERT INTO enc VALUES (21, decode('$POISON_B', 'base64'), NULL)"
 cat >"$T/poison.sh" <<SH
 #!/bin/sh
 touch "$T/poison.marker"
@@ -215,6 +221,9 @@ while [ ! -e "$T/poison.marker" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); 
 [ -e "$T/poison.marker" ] || fail "poison script ran (marker file)"
 ok "poison record ran the script (marker file appeared)"
 assert_grep "$ACRA_LOG" 'Recognized poison record.*code=101' "poison event logged with code 101"
+assert_eq "$(pg_psql "$P" -c 'SELECT b FROM enc WHERE id = 21')" \
+	"$(pg_psql "$D" -c 'SELECT b FROM enc WHERE id = 21')" "AcraBlock poison record returned as stored"
+assert_eq "$(grep -c 'Recognized poison record' "$ACRA_LOG")" 2 "AcraBlock poison record recognized too"
 acra_alive || fail "server keeps running without poison_shutdown_enable"
 ok "server keeps running without poison_shutdown_enable"
 acra_stop

@@ -287,6 +287,8 @@ def check_malformed():
     ok("unknown message type: ErrorResponse, session closed")
     d = raw_session(struct.pack("!II", 8, 80877103), 1)
     expect(d, b"N", "SSLRequest answered 'N' by the proxy")
+    d = raw_session(struct.pack("!II", 8, 80877104), 1)
+    expect(d, b"N", "GSSENCRequest answered 'N' by the proxy")
     c = psycopg2.connect(dsn(PPORT))
     cur = c.cursor()
     cur.execute("SELECT b FROM enc WHERE id = 1")
