@@ -52,6 +52,7 @@ LIB_SRCS := \
 	lib/reactor.c \
 	lib/secmem.c \
 	lib/sigv4.c \
+	lib/pgproxy.c \
 	lib/session.c \
 
 PROTO_SRCS := \
@@ -63,6 +64,7 @@ MODE_SRCS := \
 	modes/addzone.c \
 	modes/keymaker.c \
 	modes/reader.c \
+	modes/poisonrecordmaker.c \
 	modes/server.c \
 	modes/writer.c \
 
@@ -89,6 +91,7 @@ UNIT_SRCS := \
 	t/unit/test_net.c \
 	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
+	t/unit/test_pgproxy.c \
 	t/unit/test_sym.c \
 	t/unit/test_pg.c \
 	t/unit/test_mysql.c \

@@ -18,6 +18,7 @@ struct mode {
 static const struct mode modes[] = {
 	{ "addzone", addzone_main, "make a zone: zone id and key pair, printed as JSON" },
 	{ "keymaker", keymaker_main, "make master keys and key pairs in a keystore" },
+	{ "poisonrecordmaker", poisonrecordmaker_main, "print a new poison record (base64)" },
 	{ "reader", reader_main, "decrypt an AcraStruct or AcraBlock from stdin to stdout" },
 	{ "server", server_main, "SQL proxy: decrypts results for the right client" },
 	{ "writer", writer_main, "encrypt stdin into an AcraStruct or AcraBlock on stdout" },

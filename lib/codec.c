@@ -358,6 +358,8 @@ static enum outcome handle(struct call *k, enum envelope_id id, struct bytes env
 		}
 	}
 	k->res->n_failed++;
+	if (id == ENVELOPE_ACRABLOCK)
+		k->res->n_block_failed++;
 	if (k->p->detect_poison) {
 		if (id == ENVELOPE_ACRASTRUCT) {
 			ks = keys_get(k, CODEC_KEY_POISON_PRIV);
@@ -378,6 +380,8 @@ static enum outcome handle(struct call *k, enum envelope_id id, struct bytes env
 	return OUT_FAILED;
 decrypted:
 	k->res->n_decrypted++;
+	if (id == ENVELOPE_ACRABLOCK)
+		k->res->n_block_decrypted++;
 	return OUT_DECRYPTED;
 }
 
@@ -545,6 +549,7 @@ static bool zone_exists(void *ctx, const uint8_t id[ZONE_ID_LEN])
 	const struct codec_keys *keys = z->p->keys;
 	struct codec_key_owner who = { z->p->owner.client_id, { id, ZONE_ID_LEN } };
 	struct codec_keyset set;
+	size_t n;
 	int rc;
 
 	if (keys == NULL || keys->get == NULL)
@@ -556,9 +561,10 @@ static bool zone_exists(void *ctx, const uint8_t id[ZONE_ID_LEN])
 			z->key_error = rc;
 		return false;
 	}
+	n = set.n; /* release may clear the set */
 	if (keys->release != NULL)
 		keys->release(keys->ctx, &set);
-	return set.n > 0;
+	return n > 0;
 }
 
 bool codec_match_zone(struct codec *c, const struct codec_params *p, const uint8_t *val,

@@ -111,6 +111,8 @@ struct codec_result {
 	unsigned n_failed;   /* recognised but not decrypted (poison ones included) */
 	unsigned n_poison;
 	int key_error;       /* 0, or the first ACRA_E* other than ENOKEY from the provider */
+	unsigned n_block_decrypted; /* of n_decrypted and n_failed: AcraBlocks (the rest are */
+	unsigned n_block_failed;    /* AcraStructs), for per-type metrics */
 };
 
 struct codec;

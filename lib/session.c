@@ -433,6 +433,10 @@ static int process(struct session *s, int d)
 		case SESSION_CLOSE:
 			if (ans.out_len > 0)
 				evbuffer_add(src->out, ans.out, ans.out_len);
+			/* closed from the database side with nothing for it: deliver what is
+			 * queued for the client first (an error reply made by the hook) */
+			if (d == SESSION_FROM_DB && ans.out_len == 0)
+				d = SESSION_FROM_CLIENT;
 			if (send_to(s, d) < 0)
 				return -1;
 			close_after_flush(s, d, ans.reason != NULL ? ans.reason :

@@ -47,7 +47,9 @@ enum session_verdict {
 	SESSION_PASS,      /* forward n bytes unchanged; n may exceed len */
 	SESSION_REPLACE,   /* drop n bytes (n <= len); send out[0..out_len) instead */
 	SESSION_NEED_MORE, /* call again when at least n bytes are buffered (n > len) */
-	SESSION_CLOSE,     /* close the session; reason names why (static string) */
+	SESSION_CLOSE,     /* close the session; reason names why (static string). out goes
+			    * back to the sender; from the database side with no out, bytes
+			    * already queued for the client are delivered first */
 };
 
 /* A hook's answer. out is borrowed until the hook returns (the glue copies it). With

@@ -8,6 +8,7 @@ typedef int (*mode_main_fn)(int argc, char **argv);
  * service name ("acra-server"), argv[1..] the flags. */
 int addzone_main(int argc, char **argv);
 int keymaker_main(int argc, char **argv);
+int poisonrecordmaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);
 int server_main(int argc, char **argv);
 int writer_main(int argc, char **argv);

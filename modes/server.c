@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
@@ -17,9 +18,12 @@
 #include <event2/http.h>
 #include <event2/util.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "lib/conf.h"
 #include "lib/http.h"
+#include "lib/keystore/keystore.h"
+#include "lib/pgproxy.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/net.h"
@@ -396,6 +400,11 @@ struct server {
 	struct evdns_getaddrinfo_request *probe_dns;
 	int probe_fd;
 	_Atomic int db_reachable; /* -1 unknown, 0 no, 1 yes */
+	/* decryption (PostgreSQL): keystore, one hooks config per generation, poison */
+	struct keystore *ks;
+	struct pgproxy_config pgcfgs[SERVER_MAX_GENERATIONS];
+	struct pgproxy_metrics pgm;
+	_Atomic int poison_exit; /* a poison record asked for shutdown */
 };
 
 static bool valid_id(const char *id)
@@ -618,6 +627,100 @@ static void server_cfg_free(struct server_cfg *c)
 	free(c);
 }
 
+/* ---- decryption (PostgreSQL): keystore, hooks configuration, poison records ---- */
+
+/* Open the keystore of --keys_dir with the master key from ACRA_MASTER_KEY. Errors are
+ * logged with event code 512 (master key) or 510 (keystore). */
+static int keystore_setup(struct server *srv, const struct server_cfg *c)
+{
+	struct keystore_opts o;
+	struct secret *master = NULL;
+	int rc;
+
+	rc = keystore_master_key_load(NULL, &master);
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
+			 keystore_last_error());
+		return rc;
+	}
+	memset(&o, 0, sizeof(o));
+	o.dir = c->keys_dir;
+	o.cache_size = c->keystore_cache_size;
+	o.master_key = master;
+	rc = keystore_open(&srv->ks, &o);
+	secret_free(master);
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot open keystore %s: %s",
+			 c->keys_dir, keystore_last_error());
+		return rc;
+	}
+	return ACRA_OK;
+}
+
+/* SIGHUP: forget cached keys (files may have changed). */
+static void keystore_reload(void *arg, const struct server_cfg *c)
+{
+	struct server *srv = arg;
+
+	(void)c;
+	keystore_reset(srv->ks);
+	log_info("Key cache cleared");
+}
+
+/* Run the poison script without waiting for it: a child forks the script and exits at
+ * once, so no zombie is left and the worker is not held up. */
+static void run_poison_script(const char *path)
+{
+	char *const argv[] = { (char *)path, NULL };
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("cannot run poison_run_script_file: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		if (fork() == 0) {
+			execv(path, argv);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+}
+
+static void on_poison(void *arg, const char *script, bool shutdown)
+{
+	struct server *srv = arg;
+
+	if (script != NULL)
+		run_poison_script(script);
+	if (shutdown) {
+		atomic_store(&srv->poison_exit, 1);
+		log_code(LOG_WARN, LOG_CODE_POISON, "poison record: shutting down");
+		reactor_shutdown(srv->reactor);
+	}
+}
+
+static void pgproxy_setup(struct server *srv, const struct server_cfg *c,
+			  struct pgproxy_config *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	/* Injected cell wins when both mode flags are given (Acra 0.82). */
+	pc->scan = c->acrastruct_injectedcell_enable ? CODEC_SCAN_INLINE : CODEC_SCAN_WHOLE;
+	pc->text_enc = c->pgsql_hex_bytea      ? CODEC_ENC_PG_HEX :
+		       c->pgsql_escape_bytea   ? CODEC_ENC_PG_ESCAPE :
+						 CODEC_ENC_PG_TEXT;
+	pc->zonemode = c->zonemode_enable;
+	pc->detect_poison = c->poison_detect_enable;
+	pc->poison_shutdown = c->poison_shutdown_enable;
+	pc->poison_script = is_set(c->poison_run_script_file) ? c->poison_run_script_file : NULL;
+	keystore_codec_keys(srv->ks, &pc->keys);
+	pc->metrics = &srv->pgm;
+	pc->on_poison = on_poison;
+	pc->poison_arg = srv;
+}
+
 static struct session_env *make_env(struct server *srv, const struct server_cfg *c)
 {
 	struct session_env *env = calloc(1, sizeof(*env));
@@ -631,6 +734,11 @@ static struct session_env *make_env(struct server *srv, const struct server_cfg 
 	env->connect_timeout_s = 10;
 	env->client_id = is_set(c->client_id) ? c->client_id : NULL;
 	env->metrics = &srv->sm;
+	if (!c->mysql_enable) {
+		pgproxy_setup(srv, c, &srv->pgcfgs[srv->n_gen]);
+		env->hooks = &pgproxy_hooks;
+		env->hooks_arg = &srv->pgcfgs[srv->n_gen];
+	}
 	return env;
 }
 
@@ -804,9 +912,42 @@ static void api_ready(struct evhttp_request *req, void *arg)
 	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Acra's /getNewZone: a new zone (id, key pair, symmetric key) in the keystore. */
+static void api_new_zone(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	char id[ZONE_ID_LEN + 1], b64[sodium_base64_ENCODED_LEN(EC_PUB_LEN,
+							       sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t pub[EC_PUB_LEN];
+	int rc = keystore_generate_zone(srv->ks, id, pub);
+
+	if (rc != ACRA_OK) {
+		log_error("/getNewZone: cannot make a zone: %s", keystore_last_error());
+		http_reply_text(req, 404, "incorrect request");
+		return;
+	}
+	sodium_bin2base64(b64, sizeof(b64), pub, sizeof(pub), sodium_base64_VARIANT_ORIGINAL);
+	log_info("/getNewZone: new zone %s", id);
+	http_reply_json(req, 200, json_pack("{s:s,s:s}", "id", id, "public_key", b64));
+}
+
+/* Acra's /resetKeyStorage: forget cached keys; 200 with an empty body. */
+static void api_reset_keys(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+
+	keystore_reset(srv->ks);
+	log_info("/resetKeyStorage: key cache cleared");
+	http_reply_text(req, 200, "");
+}
+
 static const struct http_route api_routes[] = {
 	{ "GET", "/health", api_health },
 	{ "GET", "/ready", api_ready },
+	{ "GET", "/getNewZone", api_new_zone },
+	{ "POST", "/getNewZone", api_new_zone },
+	{ "GET", "/resetKeyStorage", api_reset_keys },
+	{ "POST", "/resetKeyStorage", api_reset_keys },
 	HTTP_ROUTE_END
 };
 
@@ -836,6 +977,45 @@ static int version_part(int i)
 	if (sscanf(ACRA_COMPAT_VERSION, "%d.%d.%d", &parts[0], &parts[1], &parts[2]) < 1)
 		return 0;
 	return parts[i];
+}
+
+static int decrypt_metrics_setup(struct server *srv, struct metrics *m)
+{
+	static const double resp_buckets[] = { 1e-6, 1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5,
+					       8e-5, 9e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1 };
+	static const char *const lbl[2][2][5] = {
+		{ { "status", "success", "type", "acrastruct", NULL },
+		  { "status", "fail", "type", "acrastruct", NULL } },
+		{ { "status", "success", "type", "acrablock", NULL },
+		  { "status", "fail", "type", "acrablock", NULL } },
+	};
+	static const char *const st_ok[] = { "status", "success", NULL };
+	static const char *const st_fail[] = { "status", "fail", NULL };
+	static const char *const mode_whole[] = { "db", "postgresql", "mode", "wholecell", NULL };
+	static const char *const mode_inline[] = { "db", "postgresql", "mode", "inlinecell", NULL };
+	struct pgproxy_metrics *pm = &srv->pgm;
+	const char *dh = "number of decryptions AcraStruct/AcraBlock";
+
+	for (int t = 0; t < 2; t++) {
+		pm->dec_ok[t] = metrics_counter(m, "acra_decryptions_total", dh, lbl[t][0]);
+		pm->dec_fail[t] = metrics_counter(m, "acra_decryptions_total", dh, lbl[t][1]);
+		if (pm->dec_ok[t] == NULL || pm->dec_fail[t] == NULL)
+			return ACRA_ENOMEM;
+	}
+	pm->struct_ok = metrics_counter(m, "acra_acrastruct_decryptions_total",
+					"number of AcraStruct decryptions", st_ok);
+	pm->struct_fail = metrics_counter(m, "acra_acrastruct_decryptions_total",
+					  "number of AcraStruct decryptions", st_fail);
+	pm->poison = metrics_counter(m, "acraserver_poison_records_total",
+				     "Poison records recognized in database responses", NULL);
+	pm->response_time = metrics_histogram(
+		m, "acraserver_response_processing_seconds", "Time of response processing",
+		srv->cfg->acrastruct_injectedcell_enable ? mode_inline : mode_whole, resp_buckets,
+		sizeof(resp_buckets) / sizeof(resp_buckets[0]));
+	if (pm->struct_ok == NULL || pm->struct_fail == NULL || pm->poison == NULL ||
+	    pm->response_time == NULL)
+		return ACRA_ENOMEM;
+	return ACRA_OK;
 }
 
 static int metrics_setup(struct server *srv)
@@ -880,6 +1060,8 @@ static int metrics_setup(struct server *srv)
 	metric_set(g, version_part(2));
 	g = metrics_gauge(m, "acraserver_build_info", "Information about AcraServer build", build);
 	metric_set(g, 1);
+	if (decrypt_metrics_setup(srv, m) != ACRA_OK)
+		return ACRA_ENOMEM;
 	if (srv->sm.connections == NULL || srv->sm.processing == NULL ||
 	    srv->sm.bytes_to_db == NULL || srv->sm.bytes_to_client == NULL || g == NULL)
 		return ACRA_ENOMEM;
@@ -1009,6 +1191,7 @@ static void server_free(struct server *srv)
 	http_server_free(srv->metrics_http);
 	reactor_free(srv->reactor);
 	metrics_free(srv->metrics);
+	keystore_free(srv->ks);
 	for (unsigned i = 0; i < srv->n_gen; i++) {
 		free(srv->envs[i]);
 		server_cfg_free(srv->cfgs[i]);
@@ -1033,6 +1216,18 @@ int server_main(int argc, char **argv)
 	log_info("Starting service acra-server [pid=%ld], compatible with Acra %s", (long)getpid(),
 		 ACRA_COMPAT_VERSION);
 	log_client_id_source(c);
+	if (keystore_setup(&srv, c) != ACRA_OK) {
+		server_cfg_free(c);
+		log_close();
+		return 1;
+	}
+	if (!c->poison_detect_enable &&
+	    (c->poison_shutdown_enable || is_set(c->poison_run_script_file)))
+		log_warn("poison_shutdown_enable and poison_run_script_file act only with "
+			 "--poison_detect_enable");
+	srv.reload_hooks[srv.n_reload_hooks++] = (struct server_reload_hook){ keystore_reload,
+									      &srv };
+	srv.cfg = c;
 	if (metrics_setup(&srv) != ACRA_OK || add_generation(&srv, c) != ACRA_OK) {
 		log_error("cannot start: out of memory");
 		if (srv.n_gen == 0)
@@ -1043,6 +1238,10 @@ int server_main(int argc, char **argv)
 	log_info("Database: %s %s", c->mysql_enable ? "MySQL" : "PostgreSQL",
 		 srv.envs[0]->db_label);
 	rc = server_run(&srv);
+	if (atomic_load(&srv.poison_exit)) {
+		log_code(LOG_ERROR, LOG_CODE_POISON, "stopped after a poison record was recognized");
+		rc = 1;
+	}
 	server_free(&srv);
 	log_close();
 	return rc;

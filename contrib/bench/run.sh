@@ -14,6 +14,7 @@ crypto_prims
 crypto
 passthrough
 keystore
+pg_decrypt
 "
 
 echo "## Machine"

@@ -390,6 +390,11 @@ acra_start() {
 	svc_init
 	ACRA=$(acra_bin)
 	[ -x "$ACRA" ] || svc_die "no acra binary at $ACRA (set ACRA_BUILD)"
+	# The server loads a master key at start; tests without keys get a random one.
+	if [ -z "${ACRA_MASTER_KEY:-}" ]; then
+		ACRA_MASTER_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+		export ACRA_MASTER_KEY
+	fi
 	_own_listener=1
 	for _a in "$@"; do
 		case $_a in

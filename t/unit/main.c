@@ -33,6 +33,7 @@ static const suite_fn suites[] = {
 	server_cli_suite,
 	pg_suite,
 	mysql_suite,
+	pgproxy_suite,
 };
 
 int main(void)

@@ -28,5 +28,6 @@ Suite *session_suite(void);
 Suite *server_cli_suite(void);
 Suite *pg_suite(void);
 Suite *mysql_suite(void);
+Suite *pgproxy_suite(void);
 
 #endif

@@ -66,6 +66,10 @@ static void spawn(struct child *c, const char *const *args)
 		dup2(p[1], 2);
 		dup2(p[1], 1);
 		close(p[0]);
+		/* the server needs a master key; tests that check its absence unset it */
+		setenv("ACRA_MASTER_KEY", "dGVzdC1tYXN0ZXIta2V5LW9mLXRoaXJ0eS10d28tYnl0ZXM=", 0);
+		if (getenv("ACRA_TEST_NO_MASTER_KEY") != NULL)
+			unsetenv("ACRA_MASTER_KEY");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -173,6 +177,31 @@ START_TEST(test_port_in_use_exits_1)
 }
 END_TEST
 
+/* No or a bad ACRA_MASTER_KEY: exit 1 with event code 512, naming the variable and never
+ * echoing its value. */
+START_TEST(test_master_key_required)
+{
+	struct child c;
+	char s[64];
+	const char *args[] = { "--db_host=127.0.0.1", s, NULL };
+
+	snprintf(s, sizeof(s), "--incoming_connection_string=tcp://127.0.0.1:%u/", free_port());
+	setenv("ACRA_TEST_NO_MASTER_KEY", "1", 1);
+	spawn(&c, args);
+	unsetenv("ACRA_TEST_NO_MASTER_KEY");
+	ck_assert_int_eq(finish(&c), 1);
+	ck_assert_msg(strstr(c.out, "ACRA_MASTER_KEY") != NULL, "%s", c.out);
+	ck_assert_msg(strstr(c.out, "512") != NULL, "%s", c.out);
+
+	setenv("ACRA_MASTER_KEY", "c2hvcnQta2V5", 1);
+	spawn(&c, args);
+	unsetenv("ACRA_MASTER_KEY");
+	ck_assert_int_eq(finish(&c), 1);
+	ck_assert_msg(strstr(c.out, "512") != NULL, "%s", c.out);
+	ck_assert_msg(strstr(c.out, "c2hvcnQta2V5") == NULL, "%s", c.out);
+}
+END_TEST
+
 Suite *server_cli_suite(void)
 {
 	Suite *s = suite_create("server_cli");
@@ -181,6 +210,7 @@ Suite *server_cli_suite(void)
 	tcase_add_test(tc, test_legacy_host_port_flags);
 	tcase_add_test(tc, test_usage_errors_exit_2);
 	tcase_add_test(tc, test_port_in_use_exits_1);
+	tcase_add_test(tc, test_master_key_required);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
