@@ -52,6 +52,8 @@ LIB_SRCS := \
 	lib/secmem.c \
 	lib/sigv4.c \
 	lib/session.c \
+	lib/tokenize.c \
+	lib/tokenstore.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -61,6 +63,7 @@ MODE_SRCS := \
 	modes/keymaker.c \
 	modes/reader.c \
 	modes/server.c \
+	modes/translator.c \
 	modes/writer.c \
 
 UNIT_SRCS := \
@@ -84,6 +87,7 @@ UNIT_SRCS := \
 	t/unit/test_metrics.c \
 	t/unit/test_net.c \
 	t/unit/test_session.c \
+	t/unit/test_tokenize.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

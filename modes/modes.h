@@ -10,6 +10,7 @@ int addzone_main(int argc, char **argv);
 int keymaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);
 int server_main(int argc, char **argv);
+int translator_main(int argc, char **argv);
 int writer_main(int argc, char **argv);
 
 #endif

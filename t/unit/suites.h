@@ -23,5 +23,6 @@ Suite *http_suite(void);
 Suite *metrics_suite(void);
 Suite *net_suite(void);
 Suite *session_suite(void);
+Suite *tokenize_suite(void);
 
 #endif
