@@ -1,0 +1,407 @@
+#!/bin/sh
+# 40-translator.sh: acra translator as a user runs it: keys from acra keymaker/addzone, every
+# HTTP endpoint (v1 raw, v2 JSON) with curl and with Python's urllib, zones, wrong zone and
+# wrong client (422 with no data in the body), 413/400/405/404 answers, 200 parallel
+# clients, tokenization consistency across requests and across a restart with --token_db,
+# poison records (422, script, shutdown), SIGHUP, SIGTERM and metrics.
+# Self-contained: ACRA_BUILD=$PWD/build sh t/e2e/40-translator.sh. Exit 0 pass, 1 fail, 77 skip.
+set -u
+ACRA_BUILD=${ACRA_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+ACRA=$ACRA_BUILD/acra
+PY=/usr/bin/python3
+[ -x "$ACRA" ] || { echo "SKIP: no acra binary at $ACRA"; exit 77; }
+command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
+[ -x "$PY" ] || { echo "SKIP: no $PY"; exit 77; }
+command -v base64 >/dev/null 2>&1 || { echo "SKIP: no base64"; exit 77; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/acra-translator.XXXXXX") || exit 1
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+cd "$T" || exit 1
+failures=0
+passes=0
+
+ok() { echo "ok   - $1"; passes=$((passes + 1)); }
+bad() { echo "FAIL - $1"; failures=$((failures + 1)); }
+check() { d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+MPORT=$(free_port)
+U=http://127.0.0.1:$PORT
+
+# start [FLAGS...]: run the translator in the background, wait until /health answers
+start() {
+	"$ACRA" translator --incoming_connection_http_string="http://127.0.0.1:$PORT" \
+		--keys_dir=keys --client_id=client1 --worker_threads=2 \
+		--incoming_connection_prometheus_metrics_string="tcp://127.0.0.1:$MPORT" \
+		--http_body_max_bytes=65536 -v "$@" >>translator.log 2>&1 &
+	PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		curl -sf "$U/health" >/dev/null 2>&1 && return 0
+		kill -0 "$PID" 2>/dev/null || { PID=; return 1; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+stop() { # stop: SIGTERM and wait; returns the exit status
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID"
+	wait "$PID"
+	st=$?
+	PID=
+	return $st
+}
+code() { # code METHOD URL [curl args...]: print the HTTP status, body to body.out
+	m=$1
+	u=$2
+	shift 2
+	curl -s -o body.out -w '%{http_code}' -X "$m" "$@" "$u"
+}
+
+# --- keys ------------------------------------------------------------------------------------
+"$ACRA" keymaker --generate_master_key=master.key >/dev/null 2>&1 || { bad "master key"; exit 1; }
+ACRA_MASTER_KEY=$(base64 <master.key | tr -d '\n')
+export ACRA_MASTER_KEY
+for c in client1 client2; do
+	"$ACRA" keymaker --client_id=$c --keys_output_dir=keys --keys_public_output_dir=keys \
+		--generate_acrawriter_keys >/dev/null 2>&1 &&
+		"$ACRA" keymaker --client_id=$c --keys_output_dir=keys --keys_public_output_dir=keys \
+			--generate_symmetric_storage_key --generate_hmac_key \
+			--generate_poisonrecord_keys >/dev/null 2>&1 || { bad "keymaker $c"; exit 1; }
+done
+"$ACRA" addzone --keys_output_dir=keys >zone.json 2>/dev/null || { bad "addzone"; exit 1; }
+ZONE=$($PY -c 'import json; print(json.load(open("zone.json"))["id"])')
+"$ACRA" addzone --keys_output_dir=keys >zone2.json 2>/dev/null || { bad "addzone 2"; exit 1; }
+ZONE2=$($PY -c 'import json; print(json.load(open("zone2.json"))["id"])')
+# a poison record: an AcraStruct for the poison public key, made by acra writer
+mkdir -p poisonpub && cp keys/.poison_key/poison_key.pub poisonpub/poison_storage.pub
+head -c 40 /dev/urandom >poison.data
+"$ACRA" writer --keys_dir=keys --keys_dir_public=poisonpub --client_id=poison \
+	<poison.data >poison.bin 2>/dev/null || { bad "poison record"; exit 1; }
+
+# --- start-up refusals -----------------------------------------------------------------------
+"$ACRA" translator --keys_dir=keys --incoming_connection_grpc_string=grpc://127.0.0.1:9696 >grpc.out 2>&1
+check "only a gRPC listener: exit 2" [ $? -eq 2 ]
+check "only a gRPC listener: says gRPC is not supported" grep -q 'gRPC is not supported' grpc.out
+check "only a gRPC listener: names --incoming_connection_http_string" grep -q 'incoming_connection_http_string' grpc.out
+"$ACRA" translator --keys_dir=keys --incoming_connection_http_string=http://127.0.0.1:$PORT --client_id=bad >/dev/null 2>&1
+check "invalid --client_id: exit 2" [ $? -eq 2 ]
+
+check "translator starts" start --token_db="$T/tokens.db"
+
+# --- v1 with curl ----------------------------------------------------------------------------
+printf 'secret data 1' >plain.txt
+check "v1 encrypt: 200" [ "$(code POST "$U/v1/encrypt" --data-binary @plain.txt)" = 200 ]
+cp body.out as.bin
+check "v1 encrypt: the body is an AcraStruct (begin tag)" [ "$(head -c 8 as.bin | od -An -c | tr -d ' \n')" = '""""""""' ]
+check "v1 encrypt: plaintext is not in the AcraStruct" sh -c '! grep -q "secret data 1" as.bin'
+check "v1 decrypt: 200" [ "$(code POST "$U/v1/decrypt" --data-binary @as.bin)" = 200 ]
+check "v1 decrypt: plaintext back" cmp -s body.out plain.txt
+check "v1 decrypt: octet-stream" sh -c "curl -s -D - -o /dev/null --data-binary @as.bin $U/v1/decrypt | grep -qi '^content-type: application/octet-stream'"
+"$ACRA" writer --keys_dir=keys --client_id=client1 <plain.txt >writer.bin 2>/dev/null
+check "v1 decrypt of an acra writer AcraStruct" [ "$(code POST "$U/v1/decrypt" --data-binary @writer.bin)" = 200 ] 
+check "v1 decrypt of an acra writer AcraStruct: plaintext" cmp -s body.out plain.txt
+"$ACRA" writer --keys_dir=keys --client_id=client2 <plain.txt >client2.bin 2>/dev/null
+check "v1 wrong client: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @client2.bin)" = 422 ]
+check "v1 wrong client: Acra's text, no data" [ "$(cat body.out)" = "Can't decrypt AcraStruct" ]
+check "v1 decrypt garbage: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @plain.txt)" = 422 ]
+check "v1 decrypt, empty body: 400" [ "$(code POST "$U/v1/decrypt" --data-binary '')" = 400 ]
+check "v1 GET: 405" [ "$(code GET "$U/v1/decrypt")" = 405 ]
+check "v1 GET: Acra's text" grep -q 'HTTP method is not allowed, expected POST, got GET' body.out
+check "unknown path: 404" [ "$(code POST "$U/v3/decrypt" --data-binary @as.bin)" = 404 ]
+head -c 70000 /dev/zero >big.bin
+check "body over --http_body_max_bytes: 413" [ "$(code POST "$U/v1/decrypt" --data-binary @big.bin)" = 413 ]
+check "v1 zone encrypt: 200" [ "$(code POST "$U/v1/encrypt?zone_id=$ZONE" --data-binary @plain.txt)" = 200 ]
+cp body.out zas.bin
+check "v1 zone decrypt: plaintext back" [ "$(code POST "$U/v1/decrypt?zone_id=$ZONE" --data-binary @zas.bin)" = 200 ] 
+check "v1 zone decrypt: same bytes" cmp -s body.out plain.txt
+check "v1 zone AcraStruct without the zone: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @zas.bin)" = 422 ]
+check "v1 wrong zone: 422" [ "$(code POST "$U/v1/decrypt?zone_id=$ZONE2" --data-binary @zas.bin)" = 422 ]
+check "v1 wrong zone: no data in the body" sh -c '! grep -q "secret" body.out'
+check "v1 malformed zone id: 400" [ "$(code POST "$U/v1/decrypt?zone_id=nonsense" --data-binary @zas.bin)" = 400 ]
+
+# --- v2 with curl ----------------------------------------------------------------------------
+J='Content-Type: application/json'
+check "v2 encrypt (curl): 200" [ "$(code POST "$U/v2/encrypt" -H "$J" -d '{"data":"c2VjcmV0"}')" = 200 ]
+cp body.out enc.json
+check "v2 decrypt (curl): plaintext back" [ "$(code POST "$U/v2/decrypt" -H "$J" -d @enc.json)" = 200 ] 
+check "v2 decrypt (curl): JSON body" [ "$(cat body.out)" = '{"data":"c2VjcmV0"}' ]
+check "v2 form content type: 400 Invalid request data" [ "$(code POST "$U/v2/encrypt" -d '{"data":"c2VjcmV0"}')" = 400 ]
+check "v2 form content type: Acra's error body" [ "$(cat body.out)" = '{"code":400,"message":"Invalid request data"}' ]
+
+# --- everything else from Python -------------------------------------------------------------
+cat >t.py <<'EOF'
+import base64, json, os, sys, threading, urllib.request, urllib.error
+U, ZONE, ZONE2 = sys.argv[1], sys.argv[2], sys.argv[3]
+fails = 0
+passes = 0
+def ok(cond, what):
+    global fails, passes
+    if cond:
+        passes += 1; print("ok   - " + what)
+    else:
+        fails += 1; print("FAIL - " + what)
+def post(path, body, ctype="application/json", method="POST"):
+    if isinstance(body, (dict, list)) or body is None and False:
+        body = json.dumps(body).encode()
+    req = urllib.request.Request(U + path, data=body, method=method)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+def j(path, obj):
+    st, b = post(path, obj)
+    try:
+        return st, json.loads(b)
+    except ValueError:
+        return st, None
+b64 = lambda b: base64.b64encode(b).decode()
+unb64 = lambda s: base64.b64decode(s)
+pt = os.urandom(100) + b"plaintext-marker"
+
+# round trips of every pair of endpoints
+for enc, dec in (("encrypt", "decrypt"), ("encryptSym", "decryptSym"),
+                 ("encryptSearchable", "decryptSearchable"),
+                 ("encryptSymSearchable", "decryptSymSearchable")):
+    st, r = j("/v2/" + enc, {"data": b64(pt)})
+    ok(st == 200 and r and set(r) == {"data"}, enc + ": 200 with {data}")
+    ct = unb64(r["data"])
+    ok(pt not in ct, enc + ": plaintext not in the result")
+    if "Searchable" in enc:
+        ok(ct[0] == 0x7F, enc + ": starts with the hash id 0x7F")
+        st2, h = j("/v2/generateQueryHash", {"data": b64(pt)})
+        ok(st2 == 200 and unb64(h["data"]) == ct[:33], enc + ": first 33 bytes == generateQueryHash")
+        body = ct[33:]
+    else:
+        body = ct
+    if "Sym" in enc:
+        ok(body[:4] == b'"' * 4 and body[4:8] != b'"' * 4, enc + ": an AcraBlock")
+    else:
+        ok(body[:8] == b'"' * 8, enc + ": an AcraStruct")
+    st, r = j("/v2/" + dec, {"data": b64(ct)})
+    ok(st == 200 and unb64(r["data"]) == pt, dec + ": plaintext back")
+    # wrong kind of envelope for the endpoint
+    other = {"decrypt": "decryptSym", "decryptSym": "decrypt"}.get(dec)
+    if other:
+        st, r = j("/v2/" + other, {"data": b64(ct)})
+        ok(st == 422 and r == {"code": 422, "message": "Can't decrypt data"}, other + " of a " + enc + " result: 422")
+    # tampered
+    bad = bytearray(ct); bad[-3] ^= 1
+    st, r = j("/v2/" + dec, {"data": b64(bytes(bad))})
+    ok(st == 422 and b"plaintext-marker" not in json.dumps(r).encode(), dec + " tampered: 422, no data")
+# searchable: wrong stored hash
+st, r = j("/v2/encryptSearchable", {"data": b64(pt)})
+ct = bytearray(unb64(r["data"])); ct[5] ^= 1
+st, r = j("/v2/decryptSearchable", {"data": b64(bytes(ct))})
+ok(st == 422, "decryptSearchable with a wrong hash: 422")
+st, h1 = j("/v2/generateQueryHash", {"data": b64(b"abc")})
+st, h2 = j("/v2/generateQueryHash", {"data": b64(b"abc")})
+st, h3 = j("/v2/generateQueryHash", {"data": b64(b"abd")})
+ok(h1 == h2 and h1 != h3 and len(unb64(h1["data"])) == 33, "generateQueryHash: deterministic, 33 bytes")
+
+# zones in v2
+for enc, dec in (("encrypt", "decrypt"), ("encryptSym", "decryptSym")):
+    st, r = j("/v2/" + enc, {"data": b64(pt), "zone_id": ZONE})
+    ok(st == 200, enc + " with zone_id: 200")
+    z = r["data"]
+    st, r = j("/v2/" + dec, {"data": z, "zone_id": ZONE})
+    ok(st == 200 and unb64(r["data"]) == pt, dec + " with zone_id: plaintext back")
+    st, r = j("/v2/" + dec, {"data": z, "zone_id": ZONE2})
+    ok(st == 422 and r["message"] == "Can't decrypt data", dec + " with the wrong zone: 422")
+    st, r = j("/v2/" + dec, {"data": z})
+    ok(st == 422, dec + " of a zone envelope without zone_id: 422")
+    st, r = j("/v2/" + enc, {"data": b64(pt), "zone_id": "DDDDDDDD1"})
+    ok(st == 400, enc + " with a malformed zone_id: 400")
+
+# bad input
+for what, body, want in (
+        ("malformed JSON", b'{"data":', (400, "invalid request body")),
+        ("empty body", b"", (400, "invalid request body")),
+        ("JSON array", b"[1,2]", (400, "invalid request body")),
+        ("data is a number", b'{"data":5}', (400, "Invalid request data")),
+        ("no data", b'{"x":"aGk="}', (400, "Invalid request data")),
+        ("invalid base64", b'{"data":"***not base64***"}', (400, "Invalid request data")),
+        ("unpadded base64", b'{"data":"aGk"}', (400, "Invalid request data")),
+        ("empty data", b'{"data":""}', (400, "Invalid request data, empty data"))):
+    for ep in ("encrypt", "decrypt", "decryptSymSearchable", "generateQueryHash"):
+        st, r = post("/v2/" + ep, body)
+        try:
+            r = json.loads(r)
+        except ValueError:
+            r = None
+        ok(st == want[0] and r == {"code": want[0], "message": want[1]}, "%s on %s: %d %s" % (what, ep, want[0], want[1]))
+st, r = post("/v2/encrypt", b'<data>aGk=</data>', ctype="application/xml")
+ok(st == 400, "XML body: 400")
+st, r = post("/v2/decrypt", None, method="DELETE")
+ok(st == 405, "v2 DELETE: 405")
+st, r = post("/v2/decrypt", None, method="PUT")
+ok(st == 405, "v2 PUT: 405")
+
+# tokenization
+vals = {1: [0, 42, -2147483648, 2147483647], 2: [-9000000000, 1 << 62], 3: ["hello world", "x"],
+        4: [b64(b"\x00\x01\x02binary")], 5: ["john@example.com", "a@b.de"]}
+first = {}
+for t, vs in vals.items():
+    for v in vs:
+        st, r = j("/v2/tokenize", {"type": t, "data": v})
+        ok(st == 200 and set(r) == {"data"}, "tokenize type %d %r: 200" % (t, v))
+        tok = r["data"]
+        first[(t, json.dumps(v))] = tok
+        if t in (1, 2):
+            ok(isinstance(tok, int), "type %d token is a JSON integer" % t)
+            if t == 1:
+                ok(-2**31 <= tok < 2**31, "int32 token is in int32 range")
+        else:
+            ok(isinstance(tok, str) and tok != v, "type %d token is a different string" % t)
+        if t == 3:
+            ok(len(tok) == len(v) and tok.isalnum(), "str token: same length, alphanumeric")
+        if t == 4:
+            ok(len(unb64(tok)) == len(unb64(v)), "bytes token: same length")
+        if t == 5:
+            ok(len(tok) == len(v) and tok.count("@") == 1 and "." in tok, "email token: same length, one @, a TLD")
+        st, r2 = j("/v2/tokenize", {"type": t, "data": v})
+        ok(st == 200 and r2["data"] == tok, "tokenize type %d again: same token" % t)
+        st, r3 = j("/v2/detokenize", {"type": t, "data": tok})
+        ok(st == 200 and r3["data"] == v, "detokenize type %d: original value" % t)
+st, r = j("/v2/detokenize", {"type": 3, "data": "neverissuedtoken"})
+ok(st == 200 and r["data"] == "neverissuedtoken", "detokenize of an unknown token returns it unchanged")
+for what, obj in (("type 0", {"type": 0, "data": "x"}), ("type 9", {"type": 9, "data": "x"}),
+                  ("type as string", {"type": "3", "data": "x"}),
+                  ("int32 out of range", {"type": 1, "data": 2**31}),
+                  ("int32 as string", {"type": 1, "data": "12"}),
+                  ("str as number", {"type": 3, "data": 12}),
+                  ("bytes not base64", {"type": 4, "data": "**"})):
+    st, r = j("/v2/tokenize", obj)
+    ok(st == 400 and r["code"] == 400, "tokenize with %s: 400" % what)
+st, r = j("/v2/tokenize", {"type": 5, "data": "a@b"})
+ok(st == 422 and r == {"code": 422, "message": "Can't tokenize data"}, "email too short to tokenize: 422")
+json.dump({k[0]: [k[1], v] for k, v in first.items() if k[0] == 3}, open("tokens.json", "w"))
+json.dump([[k[0], k[1], v] for k, v in first.items()], open("alltokens.json", "w"))
+
+# 200 parallel clients
+res = [None] * 200
+def worker(i):
+    data = ("client %d " % i).encode() * (i % 7 + 1)
+    try:
+        st, r = j("/v2/encrypt", {"data": b64(data)})
+        st2, r2 = j("/v2/decrypt", r)
+        st3, r3 = post("/v1/decrypt", unb64(r["data"]), ctype=None)
+        res[i] = st == 200 and st2 == 200 and unb64(r2["data"]) == data and st3 == 200 and r3 == data
+    except Exception as e:
+        res[i] = False
+ts = [threading.Thread(target=worker, args=(i,)) for i in range(200)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+ok(all(res), "200 parallel clients: all %d round trips correct" % sum(1 for x in res if x))
+print("PY passes=%d fails=%d" % (passes, fails))
+sys.exit(1 if fails else 0)
+EOF
+$PY t.py "$U" "$ZONE" "$ZONE2" >py.out 2>&1
+pyst=$?
+cat py.out | grep -v '^PY '
+np=$(sed -n 's/^PY passes=\([0-9]*\) fails=\([0-9]*\)$/\1/p' py.out)
+nf=$(sed -n 's/^PY passes=\([0-9]*\) fails=\([0-9]*\)$/\2/p' py.out)
+passes=$((passes + ${np:-0}))
+failures=$((failures + ${nf:-0}))
+[ "$pyst" -eq 0 ] || [ "${nf:-0}" -gt 0 ] || bad "python checks ran (status $pyst)"
+
+# --- metrics ---------------------------------------------------------------------------------
+curl -s "http://127.0.0.1:$MPORT/metrics" >metrics.txt
+check "metrics: connections counted" grep -Eq '^acratranslator_connections_total\{connection_type="http"\} [1-9]' metrics.txt
+check "metrics: decryptions counted" grep -Eq '^acra_decryptions_total\{status="success",type="acrastruct"\} [1-9]' metrics.txt
+check "metrics: failed decryptions counted" grep -Eq '^acra_decryptions_total\{status="fail",type="acrastruct"\} [1-9]' metrics.txt
+check "metrics: encryptions counted" grep -Eq '^acra_encryptions_total\{status="success",type="acrablock"\} [1-9]' metrics.txt
+check "metrics: tokenizations counted" grep -Eq '^acra_tokenizations_total\{status="success",token_type="email"\} [1-9]' metrics.txt
+check "metrics: request latency histogram" grep -q '^acratranslator_request_processing_seconds_count{request_type="http",operation="tokenize",version="v2"}' metrics.txt
+
+# --- SIGHUP, restart, tokens from the file ---------------------------------------------------
+kill -HUP "$PID"
+sleep 0.3
+check "SIGHUP: still running" kill -0 "$PID"
+check "SIGHUP: still serving" [ "$(code POST "$U/v1/decrypt" --data-binary @as.bin)" = 200 ]
+check "SIGHUP: logged" grep -q 'Cached keys dropped' translator.log
+stop
+check "SIGTERM: exit 0" [ $? -eq 0 ]
+check "SIGTERM: graceful shutdown logged" grep -q 'Server graceful shutdown completed' translator.log
+check "token file exists with mode 600" [ "$(stat -c %a tokens.db)" = 600 ]
+check "token file holds no plaintext value" sh -c '! grep -q "hello world" tokens.db && ! grep -q "john@example.com" tokens.db'
+check "translator restarts with the token file" start --token_db="$T/tokens.db"
+cat >t2.py <<'EOF'
+import json, sys, urllib.request
+U = sys.argv[1]
+bad = 0
+for t, v, tok in json.load(open("alltokens.json")):
+    v = json.loads(v)
+    for ep, data, want in (("tokenize", v, tok), ("detokenize", tok, v)):
+        req = urllib.request.Request(U + "/v2/" + ep, data=json.dumps({"type": t, "data": data}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        got = json.loads(urllib.request.urlopen(req).read())["data"]
+        if got != want:
+            bad += 1
+            print("  after restart %s type %d: got %r want %r" % (ep, t, got, want))
+sys.exit(1 if bad else 0)
+EOF
+check "after restart: same tokens and detokenization for every value" $PY t2.py "$U"
+stop
+check "no token file: tokens live in memory only" start
+cat >t3.py <<'EOF'
+import json, sys, urllib.request
+U = sys.argv[1]
+t, (v, tok) = next(iter(json.load(open("tokens.json")).items()))
+req = urllib.request.Request(U + "/v2/tokenize", data=json.dumps({"type": int(t), "data": json.loads(v)}).encode(),
+                             headers={"Content-Type": "application/json"})
+sys.exit(0 if json.loads(urllib.request.urlopen(req).read())["data"] != tok else 1)
+EOF
+check "without --token_db a fresh start makes new tokens" $PY t3.py "$U"
+stop
+
+# --- poison records --------------------------------------------------------------------------
+cat >poison.sh <<EOF
+#!/bin/sh
+touch "$T/poison.ran"
+EOF
+chmod +x poison.sh
+: >translator.log
+check "translator starts with poison detection" start --poison_detect_enable --poison_run_script_file="$T/poison.sh"
+check "poison record: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @poison.bin)" = 422 ]
+check "poison record: no data in the body" [ "$(cat body.out)" = "Can't decrypt AcraStruct" ]
+check "poison record: v2 422" [ "$(code POST "$U/v2/decrypt" -H "$J" -d "{\"data\":\"$(base64 <poison.bin | tr -d '\n')\"}")" = 422 ]
+sleep 0.3
+check "poison record: logged" grep -q 'Recognized poison record' translator.log
+check "poison record: script ran" [ -f poison.ran ]
+check "poison record: still serving without poison_shutdown_enable" [ "$(code POST "$U/v1/decrypt" --data-binary @as.bin)" = 200 ]
+stop
+check "translator starts with poison shutdown" start --poison_detect_enable --poison_shutdown_enable
+code POST "$U/v1/decrypt" --data-binary @poison.bin >/dev/null
+sleep 0.3
+kill -0 "$PID" 2>/dev/null
+alive=$?
+check "poison record with poison_shutdown_enable: process exits" [ $alive -ne 0 ]
+wait "$PID" 2>/dev/null
+check "poison record with poison_shutdown_enable: exit status 1" [ $? -eq 1 ]
+PID=
+check "no poison detection: a poison record is just undecryptable (422)" start
+check "no poison detection: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @poison.bin)" = 422 ]
+stop
+
+# --- unix socket listener --------------------------------------------------------------------
+"$ACRA" translator --incoming_connection_http_string="unix://$T/tr.sock" --keys_dir=keys \
+	--client_id=client1 --worker_threads=1 >>translator.log 2>&1 &
+PID=$!
+i=0
+while [ $i -lt 100 ] && ! curl -sf --unix-socket "$T/tr.sock" http://x/health >/dev/null 2>&1; do sleep 0.05; i=$((i + 1)); done
+check "unix:// listener: decrypt works" [ "$(curl -s --unix-socket "$T/tr.sock" --data-binary @as.bin http://x/v1/decrypt)" = "secret data 1" ]
+stop
+
+echo "# translator e2e: $passes passed, $failures failed"
+[ $failures -eq 0 ]
