@@ -24,6 +24,7 @@ endif
 LIB_SRCS := \
 	lib/acrawriter.c \
 	lib/bytes.c \
+	lib/certid.c \
 	lib/codec.c \
 	lib/conf.c \
 	lib/crypto/acrablock.c \

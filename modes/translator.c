@@ -8,9 +8,11 @@
  * the crypto inline (it is short and CPU-bound); each worker has its own codec. The
  * keystore and the token store are shared (both thread-safe / locked).
  *
- * Client id: one place decides it for a request, conn_client_id(): the static --client_id
- * for plain HTTP. A transport that authenticates the peer (a future Secure Session from
- * acra connector) sets the id of its connections through the same function. */
+ * Client id: one place decides it for a request, conn_client_id(): over TLS the id derived
+ * from the client certificate (spec/acra-runtime.md §2.6), else the static --client_id. A
+ * transport that authenticates the peer (Secure Session from acra connector) plugs in at
+ * the same two places: conn_bev() makes the connection's bufferevent, conn_client_id()
+ * reads the identity it proved. */
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,12 +27,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "lib/certid.h"
 #include "lib/codec.h"
 #include "lib/conf.h"
 #include "lib/crypto/acrablock.h"
@@ -73,7 +79,7 @@ struct tr_cfg {
 	bool tls_transport_enable, client_id_from_connection;
 
 	struct net_addr listen_addr, metrics_addr;
-	bool metrics_enabled;
+	bool metrics_enabled, tls;
 };
 
 static const char *const id_extractors[] = { "distinguished_name", "serial_number", NULL };
@@ -204,6 +210,7 @@ struct tr {
 	struct metrics *metrics;
 	struct http_server *metrics_http;
 	int listen_fd;
+	SSL_CTX *ssl_ctx;
 	struct metric *connections;
 	struct metric *latency[2][OP_N]; /* [v1, v2][op] */
 	struct metric *dec_ok[2], *dec_fail[2], *enc_ok[2], *enc_fail[2]; /* [struct, block] */
@@ -233,11 +240,66 @@ static double now_s(void)
 
 /* The client id of the connection a request came on: the single place a transport's
  * identity enters the handlers. Plain HTTP: the static --client_id (may be empty). */
+static int ssl_id_index = -1;
+
+static void ssl_id_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* The client id a TLS connection's certificate proves, computed once per connection and
+ * kept with the SSL object; NULL if the peer sent no usable certificate. */
+static const char *tls_client_id(struct tr_worker *w, SSL *ssl)
+{
+	char *id = SSL_get_ex_data(ssl, ssl_id_index);
+	X509 *cert;
+	int rc;
+
+	if (id != NULL)
+		return *id != '\0' ? id : NULL;
+	id = calloc(1, CERT_CLIENT_ID_LEN + 1);
+	if (id == NULL)
+		return NULL;
+	cert = SSL_get0_peer_certificate(ssl);
+	if (cert != NULL) {
+		rc = certid_client_id(cert, (enum certid_kind)w->tr->cfg->tls_identifier_extractor_type,
+				      id);
+		if (rc != ACRA_OK) {
+			log_warn("TLS client certificate gives no client id: %s",
+				 rc == ACRA_EPERM ? "not a client certificate (CA, or key usage "
+						    "without digitalSignature/clientAuth)" :
+						    acra_strerror(rc));
+			id[0] = '\0';
+		} else {
+			log_debug("client id from TLS certificate: %s", id);
+		}
+	}
+	if (SSL_set_ex_data(ssl, ssl_id_index, id) != 1) {
+		free(id);
+		return NULL;
+	}
+	return *id != '\0' ? id : NULL;
+}
+
 static struct bytes conn_client_id(struct tr_worker *w, struct evhttp_request *req)
 {
 	const char *cid = w->tr->cfg->client_id;
 
-	(void)req;
+	if (w->tr->ssl_ctx != NULL) {
+		struct evhttp_connection *ec = evhttp_request_get_connection(req);
+		struct bufferevent *bev = ec != NULL ? evhttp_connection_get_bufferevent(ec) : NULL;
+		SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+		const char *tid = ssl != NULL ? tls_client_id(w, ssl) : NULL;
+
+		if (tid != NULL)
+			return (struct bytes){ (const uint8_t *)tid, strlen(tid) };
+	}
 	if (!is_set(cid))
 		return (struct bytes){ NULL, 0 };
 	return (struct bytes){ (const uint8_t *)cid, strlen(cid) };
@@ -1031,9 +1093,20 @@ static void dispatch(struct evhttp_request *req, void *arg)
 static struct bufferevent *conn_bev(struct event_base *base, void *arg)
 {
 	struct tr_worker *w = arg;
+	SSL *ssl;
+	struct bufferevent *bev;
 
 	metric_add(w->tr->connections, 1);
-	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (w->tr->ssl_ctx == NULL)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ssl = SSL_new(w->tr->ssl_ctx);
+	if (ssl == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		SSL_free(ssl);
+	return bev;
 }
 
 static int worker_init(struct reactor_worker *rw, void *arg)
@@ -1210,9 +1283,12 @@ static int tr_cfg_check(struct tr_cfg *c)
 	    !keystore_id_is_valid((const uint8_t *)c->client_id, strlen(c->client_id)))
 		return cfg_error("invalid --client_id: 5..256 characters of letters, digits, '_', "
 				 "'-' and space");
-	if (is_set(c->tls_cert) || is_set(c->tls_key) || c->tls_transport_enable)
-		return cfg_error("TLS is not supported by acra translator yet: put a TLS "
-				 "terminating proxy in front of it and use --client_id");
+	c->tls = c->tls_transport_enable || is_set(c->tls_cert) || is_set(c->tls_key);
+	if (c->tls && (!is_set(c->tls_cert) || !is_set(c->tls_key)))
+		return cfg_error("TLS needs both --tls_cert and --tls_key");
+	if (c->tls && c->tls_auth >= 3 && !is_set(c->tls_ca))
+		return cfg_error("--tls_auth=%ld verifies client certificates: set --tls_ca",
+				 c->tls_auth);
 	return ACRA_OK;
 }
 
@@ -1229,6 +1305,78 @@ static void harden_process(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("cannot raise the open files limit: %s", strerror(errno));
 	}
+}
+
+static int accept_any_cert(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
+static void log_ssl_error(const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	log_code(LOG_ERROR, LOG_CODE_CANT_START, "%s: %s", what, buf);
+	ERR_clear_error();
+}
+
+/* Server TLS context. tls_auth follows Go's tls.ClientAuthType: 0 no client certificate,
+ * 1 request one, 2 require one (not verified), 3 verify one if given, 4 require and verify. */
+static int tls_setup(struct tr *tr)
+{
+	struct tr_cfg *c = tr->cfg;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int mode = SSL_VERIFY_NONE;
+
+	if (ctx == NULL) {
+		log_ssl_error("cannot create TLS context");
+		return ACRA_ENOMEM;
+	}
+	tr->ssl_ctx = ctx;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		log_ssl_error("cannot load --tls_cert");
+		return ACRA_EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_ssl_error("cannot load --tls_key");
+		return ACRA_EINVAL;
+	}
+	if (is_set(c->tls_ca) && SSL_CTX_load_verify_locations(ctx, c->tls_ca, NULL) != 1) {
+		log_ssl_error("cannot load --tls_ca");
+		return ACRA_EINVAL;
+	}
+	switch (c->tls_auth) {
+	case 1:
+		mode = SSL_VERIFY_PEER;
+		SSL_CTX_set_verify(ctx, mode, accept_any_cert);
+		break;
+	case 2:
+		mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_CTX_set_verify(ctx, mode, accept_any_cert);
+		break;
+	case 3:
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		break;
+	case 4:
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		break;
+	default:
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	}
+	ssl_id_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_id_free);
+	if (ssl_id_index < 0)
+		return ACRA_ENOMEM;
+	log_info("TLS on the HTTP listener (tls_auth=%ld); client id from client certificates "
+		 "(%s), else %s", c->tls_auth, id_extractors[c->tls_identifier_extractor_type],
+		 is_set(c->client_id) ? "the static client_id" : "none");
+	return ACRA_OK;
 }
 
 static void on_reload(void *arg)
@@ -1347,6 +1495,8 @@ int translator_main(int argc, char **argv)
 		log_warn("No --client_id: requests must name a zone, others fail with "
 			 "\"clientID is empty\"");
 	rc = metrics_setup(&tr);
+	if (rc == ACRA_OK && c->tls)
+		rc = tls_setup(&tr);
 	if (rc == ACRA_OK)
 		rc = tr_open_stores(&tr);
 	rc = rc == ACRA_OK ? tr_run(&tr) : 1;
@@ -1359,6 +1509,7 @@ int translator_main(int argc, char **argv)
 	tokenstore_free(tr.tokens);
 	keystore_free(tr.ks);
 	metrics_free(tr.metrics);
+	SSL_CTX_free(tr.ssl_ctx);
 	conf_free(c);
 	free(c);
 	log_close();

@@ -8,6 +8,10 @@
 
 #include <sodium.h>
 
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+
+#include "lib/certid.h"
 #include "lib/crypto/sym.h"
 #include "lib/tokenize.h"
 #include "lib/tokenstore.h"
@@ -227,6 +231,77 @@ START_TEST(test_tokenstore_many)
 }
 END_TEST
 
+static void add(X509_NAME *n, const char *field, const char *val)
+{
+	ck_assert_int_eq(X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
+						    (const unsigned char *)val, -1, -1, 0),
+			 1);
+}
+
+START_TEST(test_dn_render_go_order)
+{
+	X509_NAME *n = X509_NAME_new();
+	char out[512];
+
+	/* certificate order C, O, OU, OU, CN, CN, emailAddress: Go prints the named types
+	 * most specific first, several OUs joined with '+', only the last CN, and other types
+	 * last as OID=#DER (an '@' makes Go marshal a UTF8String, tag 0x0c) */
+	add(n, "C", "GB");
+	add(n, "O", " Org");
+	add(n, "OU", "a");
+	add(n, "OU", "b+c");
+	add(n, "CN", "first");
+	add(n, "CN", "client");
+	add(n, "emailAddress", "x@y.z");
+	ck_assert_int_eq(certid_render_dn(n, out, sizeof(out)), ACRA_OK);
+	ck_assert_str_eq(out, "CN=client,OU=a+OU=b\\+c,O=\\ Org,C=GB,"
+			      "1.2.840.113549.1.9.1=#0c057840792e7a");
+	ck_assert_int_eq(certid_render_dn(n, out, 10), ACRA_ERANGE);
+	X509_NAME_free(n);
+	n = X509_NAME_new();
+	add(n, "CN", "#hash;semi");
+	add(n, "L", "Town ");
+	add(n, "ST", "State");
+	add(n, "street", "Main St");
+	add(n, "postalCode", "12345");
+	add(n, "serialNumber", "SN1");
+	add(n, "DC", "example");
+	ck_assert_int_eq(certid_render_dn(n, out, sizeof(out)), ACRA_OK);
+	ck_assert_str_eq(out, "SERIALNUMBER=SN1,CN=\\#hash\\;semi,POSTALCODE=12345,"
+			      "STREET=Main St,L=Town\\ ,ST=State,"
+			      "0.9.2342.19200300.100.1.25=#13076578616d706c65");
+	X509_NAME_free(n);
+}
+END_TEST
+
+START_TEST(test_cert_client_id_from_x509)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	BIGNUM *bn = BN_new();
+	const uint8_t serial[] = { 0x01, 0x02 };
+	char id[CERT_CLIENT_ID_LEN + 1], want[CERT_CLIENT_ID_LEN + 1];
+
+	ck_assert_ptr_nonnull(x);
+	add(n, "CN", "client");
+	add(n, "O", "Org");
+	add(n, "C", "GB");
+	ck_assert_int_eq(X509_set_subject_name(x, n), 1);
+	ck_assert_ptr_nonnull(BN_bin2bn(serial, 2, bn));
+	ck_assert_ptr_nonnull(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	ck_assert(certid_cert_usable(x));
+	ck_assert_int_eq(certid_client_id(x, CERTID_DISTINGUISHED_NAME, id), ACRA_OK);
+	cert_client_id((const uint8_t *)"CN=client,O=Org,C=GB", 20, want);
+	ck_assert_str_eq(id, want);
+	ck_assert_int_eq(certid_client_id(x, CERTID_SERIAL_NUMBER, id), ACRA_OK);
+	cert_client_id(serial, 2, want);
+	ck_assert_str_eq(id, want);
+	BN_free(bn);
+	X509_NAME_free(n);
+	X509_free(x);
+}
+END_TEST
+
 Suite *tokenize_suite(void)
 {
 	Suite *s = suite_create("tokenize");
@@ -240,6 +315,8 @@ Suite *tokenize_suite(void)
 	tcase_add_test(tc, test_cert_client_id);
 	tcase_add_test(tc, test_tokenstore_file);
 	tcase_add_test(tc, test_tokenstore_many);
+	tcase_add_test(tc, test_dn_render_go_order);
+	tcase_add_test(tc, test_cert_client_id_from_x509);
 	suite_add_tcase(s, tc);
 	return s;
 }
