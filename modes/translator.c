@@ -254,7 +254,8 @@ static void ssl_id_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
 }
 
 /* The client id a TLS connection's certificate proves, computed once per connection and
- * kept with the SSL object; NULL if the peer sent no usable certificate. */
+ * kept with the SSL object: returns it, "" if the certificate is not usable as a client
+ * certificate (the connection gets no client id), or NULL if the peer sent none. */
 static const char *tls_client_id(struct tr_worker *w, SSL *ssl)
 {
 	char *id = SSL_get_ex_data(ssl, ssl_id_index);
@@ -262,29 +263,29 @@ static const char *tls_client_id(struct tr_worker *w, SSL *ssl)
 	int rc;
 
 	if (id != NULL)
-		return *id != '\0' ? id : NULL;
+		return id;
+	cert = SSL_get0_peer_certificate(ssl);
+	if (cert == NULL)
+		return NULL;
 	id = calloc(1, CERT_CLIENT_ID_LEN + 1);
 	if (id == NULL)
-		return NULL;
-	cert = SSL_get0_peer_certificate(ssl);
-	if (cert != NULL) {
-		rc = certid_client_id(cert, (enum certid_kind)w->tr->cfg->tls_identifier_extractor_type,
-				      id);
-		if (rc != ACRA_OK) {
-			log_warn("TLS client certificate gives no client id: %s",
-				 rc == ACRA_EPERM ? "not a client certificate (CA, or key usage "
-						    "without digitalSignature/clientAuth)" :
-						    acra_strerror(rc));
-			id[0] = '\0';
-		} else {
-			log_debug("client id from TLS certificate: %s", id);
-		}
+		return "";
+	rc = certid_client_id(cert, (enum certid_kind)w->tr->cfg->tls_identifier_extractor_type,
+			      id);
+	if (rc != ACRA_OK) {
+		log_warn("TLS client certificate gives no client id: %s",
+			 rc == ACRA_EPERM ? "not a client certificate (CA, or key usage without "
+					    "digitalSignature/clientAuth)" :
+					    acra_strerror(rc));
+		id[0] = '\0';
+	} else {
+		log_debug("client id from TLS certificate: %s", id);
 	}
 	if (SSL_set_ex_data(ssl, ssl_id_index, id) != 1) {
 		free(id);
-		return NULL;
+		return "";
 	}
-	return *id != '\0' ? id : NULL;
+	return id;
 }
 
 static struct bytes conn_client_id(struct tr_worker *w, struct evhttp_request *req)
@@ -297,8 +298,8 @@ static struct bytes conn_client_id(struct tr_worker *w, struct evhttp_request *r
 		SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
 		const char *tid = ssl != NULL ? tls_client_id(w, ssl) : NULL;
 
-		if (tid != NULL)
-			return (struct bytes){ (const uint8_t *)tid, strlen(tid) };
+		if (tid != NULL) /* a certificate was sent: its id or none, never the static one */
+			return (struct bytes){ *tid ? (const uint8_t *)tid : NULL, strlen(tid) };
 	}
 	if (!is_set(cid))
 		return (struct bytes){ NULL, 0 };

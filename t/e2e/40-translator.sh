@@ -43,7 +43,7 @@ start() {
 	PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
-		curl -sf "$U/health" >/dev/null 2>&1 && return 0
+		curl -sf ${HEALTH_ARGS:-} "${HEALTH_URL:-$U}/health" >/dev/null 2>&1 && return 0
 		kill -0 "$PID" 2>/dev/null || { PID=; return 1; }
 		sleep 0.05
 		i=$((i + 1))
@@ -392,6 +392,60 @@ PID=
 check "no poison detection: a poison record is just undecryptable (422)" start
 check "no poison detection: 422" [ "$(code POST "$U/v1/decrypt" --data-binary @poison.bin)" = 422 ]
 stop
+
+# --- TLS: client id from the client certificate ----------------------------------------------
+if command -v openssl >/dev/null 2>&1; then
+	mk_cert() { # mk_cert NAME SUBJECT [EXT]: a certificate signed by ca
+		openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -subj "$2" -out "$1.csr" >/dev/null 2>&1 &&
+			printf '%s\n' "${3:-extendedKeyUsage=clientAuth,serverAuth}" >"$1.ext" &&
+			printf 'subjectAltName=IP:127.0.0.1\n' >>"$1.ext" &&
+			openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+				-extfile "$1.ext" -out "$1.crt" >/dev/null 2>&1
+	}
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=Test CA" -days 2 -out ca.crt >/dev/null 2>&1
+	mk_cert server "/CN=127.0.0.1"
+	mk_cert tlsclient "/C=GB/O=Acra Test/OU=dev/CN=tlsclient"
+	mk_cert other "/C=GB/O=Acra Test/CN=other"
+	mk_cert serveronly "/C=GB/CN=serveronly" "extendedKeyUsage=serverAuth"
+	# Acra's id: hex SHA-512 of Go's rendering of the subject, most specific RDN first
+	TLSID=$($PY -c 'import hashlib; print(hashlib.sha512(b"CN=tlsclient,OU=dev,O=Acra Test,C=GB").hexdigest())')
+	"$ACRA" keymaker --client_id="$TLSID" --keys_output_dir=keys --keys_public_output_dir=keys \
+		--generate_acrawriter_keys >/dev/null 2>&1
+	HEALTH_URL=https://127.0.0.1:$PORT
+	HEALTH_ARGS="--cacert ca.crt --cert tlsclient.crt --key tlsclient.key"
+	check "TLS translator starts" start --tls_cert=server.crt --tls_key=server.key --tls_ca=ca.crt --tls_auth=4
+	H=https://127.0.0.1:$PORT
+	tc() { code POST "$1" --cacert ca.crt --cert tlsclient.crt --key tlsclient.key --data-binary @"$2"; }
+	check "TLS: encrypt with the certificate's client id: 200" [ "$(tc "$H/v1/encrypt" plain.txt)" = 200 ]
+	cp body.out tls.bin
+	check "TLS: acra reader opens it with the derived client id" sh -c "'$ACRA' reader --keys_dir=keys --client_id='$TLSID' <tls.bin 2>/dev/null | cmp -s - plain.txt"
+	check "TLS: decrypt round trip" [ "$(tc "$H/v1/decrypt" tls.bin)" = 200 ]
+	check "TLS: plaintext back" cmp -s body.out plain.txt
+	check "TLS: the certificate's id wins over --client_id (client1's AcraStruct: 422)" [ "$(tc "$H/v1/decrypt" as.bin)" = 422 ]
+	check "TLS: another certificate (no keys for its id): 422" [ "$(code POST "$H/v1/decrypt" --cacert ca.crt --cert other.crt --key other.key --data-binary @tls.bin)" = 422 ]
+	check "TLS: no client certificate with tls_auth=4: refused" [ "$(code POST "$H/v1/decrypt" --cacert ca.crt --data-binary @tls.bin)" = 000 ]
+	check "TLS: a certificate without clientAuth usage gets no data" [ "$(code POST "$H/v1/decrypt" --cacert ca.crt --cert serveronly.crt --key serveronly.key --data-binary @tls.bin)" != 200 ]
+	check "TLS: plain HTTP on the TLS port fails" [ "$(code POST "$U/v1/decrypt" --data-binary @tls.bin)" != 200 ]
+	stop
+	check "TLS tls_auth=2 (not verified) starts" start --tls_cert=server.crt --tls_key=server.key --tls_ca=ca.crt --tls_auth=2
+	check "TLS: a certificate without clientAuth usage gets no client id (not the static one): 400" [ "$(code POST "$H/v1/decrypt" --cacert ca.crt --cert serveronly.crt --key serveronly.key --data-binary @as.bin)" = 400 ]
+	check "TLS tls_auth=2: a usable certificate works" [ "$(tc "$H/v1/decrypt" tls.bin)" = 200 ]
+	stop
+	SERIAL=$(openssl x509 -in tlsclient.crt -noout -serial | sed 's/^serial=//')
+	SERID=$($PY -c 'import hashlib,sys; n=int(sys.argv[1],16); print(hashlib.sha512(n.to_bytes((n.bit_length()+7)//8,"big")).hexdigest())' "$SERIAL")
+	"$ACRA" keymaker --client_id="$SERID" --keys_output_dir=keys --keys_public_output_dir=keys \
+		--generate_acrawriter_keys >/dev/null 2>&1
+	check "TLS serial_number extractor starts" start --tls_cert=server.crt --tls_key=server.key --tls_ca=ca.crt --tls_identifier_extractor_type=serial_number
+	check "TLS serial_number: encrypt 200" [ "$(tc "$H/v1/encrypt" plain.txt)" = 200 ]
+	check "TLS serial_number: acra reader opens it with the serial-derived id" sh -c "'$ACRA' reader --keys_dir=keys --client_id='$SERID' <body.out 2>/dev/null | cmp -s - plain.txt"
+	stop
+	HEALTH_URL=
+	HEALTH_ARGS=
+	"$ACRA" translator --incoming_connection_http_string=http://127.0.0.1:$PORT --keys_dir=keys --tls_cert=server.crt >tlsbad.out 2>&1
+	check "TLS without --tls_key: exit 2" [ $? -eq 2 ]
+else
+	echo "skip - TLS checks: no openssl"
+fi
 
 # --- unix socket listener --------------------------------------------------------------------
 "$ACRA" translator --incoming_connection_http_string="unix://$T/tr.sock" --keys_dir=keys \
