@@ -13,6 +13,7 @@
  * transport that authenticates the peer (Secure Session from acra connector) plugs in at
  * the same two places: conn_bev() makes the connection's bufferevent, conn_client_id()
  * reads the identity it proved. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -331,25 +332,65 @@ static void body_wipe(struct evhttp_request *req)
 	}
 }
 
+static void free_wiped(uint8_t *p, size_t len);
+
 static void reply_v2_error(struct evhttp_request *req, int code, const char *msg)
 {
 	http_reply_json(req, code, json_pack("{s:i,s:s}", "code", code, "message", msg));
 }
 
+/* Strict standard base64 (padded, no whitespace), as Go's base64.StdEncoding accepts it. */
+static int8_t b64_tab[256]; /* filled once by b64_init() before the workers start */
+
+static void b64_init(void)
+{
+	static const char alpha[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	memset(b64_tab, -1, sizeof(b64_tab));
+	for (int i = 0; i < 64; i++)
+		b64_tab[(unsigned char)alpha[i]] = (int8_t)i;
+}
+
 static int b64_decode(const char *s, size_t slen, uint8_t **out, size_t *out_len)
 {
-	size_t cap = slen / 4 * 3 + 3;
-	uint8_t *p = malloc(cap);
-
+	const int8_t *tab = b64_tab;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t pad = 0, n, o = 0;
+	uint8_t *p;
+	if (slen % 4 != 0)
+		return ACRA_EINVAL;
+	if (slen > 0 && s[slen - 1] == '=')
+		pad = slen > 1 && s[slen - 2] == '=' ? 2 : 1;
+	n = slen / 4 * 3 - pad;
+	p = malloc(n > 0 ? n : 1);
 	if (p == NULL)
 		return ACRA_ENOMEM;
-	if (sodium_base642bin(p, cap, s, slen, NULL, out_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(p);
-		return ACRA_EINVAL;
+	for (size_t i = 0; i < slen; i += 4) {
+		bool last = i + 4 == slen;
+		int a = tab[u[i]], b = tab[u[i + 1]];
+		int c = last && pad == 2 ? 0 : tab[u[i + 2]];
+		int d = last && pad >= 1 ? 0 : tab[u[i + 3]];
+		uint32_t v;
+
+		if ((a | b | c | d) < 0)
+			goto bad;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+		/* non-canonical trailing bits are refused, as Go's strict decoding does */
+		if (last && ((pad == 2 && (v & 0xFFFF)) || (pad == 1 && (v & 0xFF))))
+			goto bad;
+		p[o++] = (uint8_t)(v >> 16);
+		if (!(last && pad == 2))
+			p[o++] = (uint8_t)(v >> 8);
+		if (!(last && pad >= 1))
+			p[o++] = (uint8_t)v;
 	}
 	*out = p;
+	*out_len = n;
 	return ACRA_OK;
+bad:
+	free_wiped(p, n);
+	return ACRA_EINVAL;
 }
 
 static json_t *b64_json(const uint8_t *p, size_t len)
@@ -366,15 +407,29 @@ static json_t *b64_json(const uint8_t *p, size_t len)
 	return j;
 }
 
+/* {"data":"<b64>"} written straight into the reply buffer. */
 static void reply_v2_data(struct evhttp_request *req, const uint8_t *p, size_t len)
 {
-	json_t *d = b64_json(p, len);
+	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	struct evbuffer *b = evbuffer_new();
+	struct evbuffer_iovec v;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	if (d == NULL) {
+	if (b == NULL || evbuffer_reserve_space(b, n + 12, &v, 1) < 1) {
+		if (b != NULL)
+			evbuffer_free(b);
 		reply_v2_error(req, 500, "internal error");
 		return;
 	}
-	http_reply_json(req, 200, json_pack("{s:o}", "data", d));
+	memcpy(v.iov_base, "{\"data\":\"", 9);
+	sodium_bin2base64((char *)v.iov_base + 9, n, p, len, sodium_base64_VARIANT_ORIGINAL);
+	memcpy((char *)v.iov_base + 9 + n - 1, "\"}", 2);
+	v.iov_len = 9 + n - 1 + 2;
+	evbuffer_commit_space(b, &v, 1);
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
 }
 
 static void free_wiped(uint8_t *p, size_t len)
@@ -808,57 +863,160 @@ static bool content_type_ok(struct evhttp_request *req)
 	return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';');
 }
 
-/* Parse {"data":"<b64>", "zone_id":"..."}: 0 with *data (owned) or a 400 was sent. */
-static int v2_parse(struct evhttp_request *req, json_t **root, bool want_string_data)
+/* A v2 request's fields: views into the body (fast path) or into root (jansson). */
+struct v2_req {
+	json_t *root;
+	const char *data, *zone;
+	size_t data_len, zone_len;
+	bool has_data;
+};
+
+static bool ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Fast path for the common body {"data":"<base64>"[,"zone_id":"<letters>"]}: keys "data" and
+ * "zone_id" at most once, string values of [A-Za-z0-9+/=] only (no escapes), JSON
+ * whitespace between tokens. Anything else returns false and is left to jansson, which
+ * gives the same result for what this accepts. */
+static bool v2_fast_parse(const char *p, size_t n, struct v2_req *r)
+{
+	size_t i = 0;
+	bool first = true;
+
+	while (i < n && ws(p[i]))
+		i++;
+	if (i >= n || p[i++] != '{')
+		return false;
+	for (;;) {
+		const char *key, *val;
+		size_t klen, vlen;
+
+		while (i < n && ws(p[i]))
+			i++;
+		if (i < n && p[i] == '}' && first)
+			return false; /* {}: let jansson and the usual checks answer */
+		if (i >= n || p[i++] != '"')
+			return false;
+		key = p + i;
+		while (i < n && p[i] != '"' && p[i] != '\\')
+			i++;
+		if (i >= n || p[i] != '"')
+			return false;
+		klen = (size_t)(p + i - key);
+		i++;
+		while (i < n && ws(p[i]))
+			i++;
+		if (i >= n || p[i++] != ':')
+			return false;
+		while (i < n && ws(p[i]))
+			i++;
+		if (i >= n || p[i++] != '"')
+			return false;
+		val = p + i;
+		while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' ||
+				 p[i] == '='))
+			i++;
+		if (i >= n || p[i] != '"')
+			return false;
+		vlen = (size_t)(p + i - val);
+		i++;
+		if (klen == 4 && memcmp(key, "data", 4) == 0 && !r->has_data) {
+			r->data = val;
+			r->data_len = vlen;
+			r->has_data = true;
+		} else if (klen == 7 && memcmp(key, "zone_id", 7) == 0 && r->zone == NULL) {
+			r->zone = val;
+			r->zone_len = vlen;
+		} else {
+			return false;
+		}
+		first = false;
+		while (i < n && ws(p[i]))
+			i++;
+		if (i < n && p[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i >= n || p[i++] != '}')
+			return false;
+		while (i < n && ws(p[i]))
+			i++;
+		return i == n && r->has_data;
+	}
+}
+
+/* Parse the body: 0 with *r filled (r->root to be freed), or a 400 was sent. For the data
+ * endpoints (want_string_data) "data" must be a non-empty string; for tokenization only
+ * present. */
+static int v2_parse(struct evhttp_request *req, struct v2_req *r, bool want_string_data)
 {
 	const uint8_t *body;
 	size_t len;
 	json_error_t jerr;
-	json_t *d;
+	json_t *d, *z;
 
+	memset(r, 0, sizeof(*r));
 	if (!content_type_ok(req)) {
 		reply_v2_error(req, 400, "Invalid request data");
 		return -1;
 	}
 	body_of(req, &body, &len);
-	*root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (*root == NULL || !json_is_object(*root)) {
-		json_decref(*root);
-		*root = NULL;
-		reply_v2_error(req, 400, "invalid request body");
-		return -1;
+	if (!(want_string_data && v2_fast_parse((const char *)body, len, r))) {
+		memset(r, 0, sizeof(*r));
+		r->root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (r->root == NULL || !json_is_object(r->root)) {
+			json_decref(r->root);
+			r->root = NULL;
+			reply_v2_error(req, 400, "invalid request body");
+			return -1;
+		}
+		d = json_object_get(r->root, "data");
+		if (d == NULL || (want_string_data && !json_is_string(d))) {
+			json_decref(r->root);
+			r->root = NULL;
+			reply_v2_error(req, 400, "Invalid request data");
+			return -1;
+		}
+		if (json_is_string(d)) {
+			r->data = json_string_value(d);
+			r->data_len = json_string_length(d);
+		}
+		r->has_data = true;
+		z = json_object_get(r->root, "zone_id");
+		if (z != NULL && !json_is_null(z)) {
+			if (!json_is_string(z)) {
+				json_decref(r->root);
+				r->root = NULL;
+				reply_v2_error(req, 400, "Invalid zone id");
+				return -1;
+			}
+			r->zone = json_string_value(z);
+			r->zone_len = json_string_length(z);
+		}
 	}
-	d = json_object_get(*root, "data");
-	if (d == NULL || (want_string_data && !json_is_string(d))) {
-		json_decref(*root);
-		*root = NULL;
-		reply_v2_error(req, 400, "Invalid request data");
-		return -1;
-	}
-	if (want_string_data && json_string_length(d) == 0) {
-		json_decref(*root);
-		*root = NULL;
+	if (want_string_data && r->data_len == 0) {
+		json_decref(r->root);
+		r->root = NULL;
 		reply_v2_error(req, 400, "Invalid request data, empty data");
 		return -1;
 	}
 	return 0;
 }
 
-static int v2_zone(struct evhttp_request *req, json_t *root, struct bytes *zone)
+static int v2_zone(struct evhttp_request *req, const struct v2_req *r, struct bytes *zone)
 {
-	json_t *z = json_object_get(root, "zone_id");
-
 	zone->p = NULL;
 	zone->len = 0;
-	if (z == NULL || json_is_null(z) || (json_is_string(z) && json_string_length(z) == 0))
+	if (r->zone == NULL || r->zone_len == 0)
 		return 0;
-	if (!json_is_string(z) ||
-	    !zone_id_is_valid((const uint8_t *)json_string_value(z), json_string_length(z))) {
+	if (!zone_id_is_valid((const uint8_t *)r->zone, r->zone_len)) {
 		reply_v2_error(req, 400, "Invalid zone id");
 		return -1;
 	}
-	zone->p = (const uint8_t *)json_string_value(z);
-	zone->len = json_string_length(z);
+	zone->p = (const uint8_t *)r->zone;
+	zone->len = r->zone_len;
 	return 0;
 }
 
@@ -903,7 +1061,7 @@ static void v2_tokenize(struct tr_worker *w, struct evhttp_request *req, json_t 
 
 static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_op op)
 {
-	json_t *root = NULL, *d;
+	struct v2_req r;
 	struct who who = { conn_client_id(w, req), { NULL, 0 } };
 	uint8_t *data = NULL, *buf = NULL;
 	size_t len = 0;
@@ -917,20 +1075,19 @@ static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 					   CODEC_ACRABLOCK;
 	int rc;
 
-	if (v2_parse(req, &root, !tok) != 0)
+	if (v2_parse(req, &r, !tok) != 0)
 		return;
-	if (zoned && v2_zone(req, root, &who.zone) != 0)
+	if (zoned && v2_zone(req, &r, &who.zone) != 0)
 		goto done;
 	if (who.cid.len == 0 && who.zone.len == 0) {
 		reply_v2_error(req, 422, "clientID is empty");
 		goto done;
 	}
 	if (tok) {
-		v2_tokenize(w, req, root, &who, op == OP_DETOKENIZE);
+		v2_tokenize(w, req, r.root, &who, op == OP_DETOKENIZE);
 		goto done;
 	}
-	d = json_object_get(root, "data");
-	if (b64_decode(json_string_value(d), json_string_length(d), &data, &len) != ACRA_OK ||
+	if (b64_decode(r.data, r.data_len, &data, &len) != ACRA_OK ||
 	    len == 0) {
 		reply_v2_error(req, 400, len == 0 && data != NULL ? "Invalid request data, empty data" :
 								 "Invalid request data");
@@ -998,7 +1155,7 @@ static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 	}
 done:
 	free_wiped(data, len);
-	json_decref(root);
+	json_decref(r.root);
 }
 
 /* ---- routing ---- */
@@ -1463,7 +1620,6 @@ static int tr_run(struct tr *tr)
 			 acra_strerror(rc));
 		return 1;
 	}
-	log_info("Server graceful shutdown completed, bye PID: %ld", (long)getpid());
 	return rc;
 }
 
@@ -1486,6 +1642,7 @@ int translator_main(int argc, char **argv)
 		return conf_exit_code(rc);
 	}
 	tr.cfg = c;
+	b64_init();
 	harden_process();
 	signal(SIGCHLD, SIG_IGN); /* poison scripts run without being waited for */
 	log_info("Starting service acra-translator [pid=%ld], compatible with Acra %s",

@@ -240,6 +240,24 @@ for what, body, want in (
         except ValueError:
             r = None
         ok(st == want[0] and r == {"code": want[0], "message": want[1]}, "%s on %s: %d %s" % (what, ep, want[0], want[1]))
+# the same request in other JSON spellings gives the same answer
+for what, body in (("whitespace everywhere", b' \n{ "data" :\t"c2VjcmV0" }\r\n'),
+                   ("an escaped character", b'{"data":"c2Vj\\u0063mV0"}'),
+                   ("an extra key", b'{"data":"c2VjcmV0","other":1}'),
+                   ("null zone_id", b'{"zone_id":null,"data":"c2VjcmV0"}')):
+    st, r = post("/v2/encrypt", body)
+    st2, r2 = j("/v2/decrypt", json.loads(r)) if st == 200 else (st, None)
+    ok(st == 200 and st2 == 200 and unb64(r2["data"]) == b"secret", "v2 body with %s: round trip" % what)
+st, r = post("/v2/encrypt", b'{"data":"c2VjcmV0","data":"c2VjcmV0"}')
+ok(st == 400 and json.loads(r)["message"] == "invalid request body", "duplicate data key: 400 invalid request body")
+st, r = post("/v2/encrypt", b'{"data":"c2VjcmV0"} x')
+ok(st == 400 and json.loads(r)["message"] == "invalid request body", "trailing garbage: 400 invalid request body")
+st, r = post("/v2/encrypt", b'{"data":null}')
+ok(st == 400 and json.loads(r)["message"] == "Invalid request data", "null data: 400 Invalid request data")
+st, r = post("/v2/encrypt", b'{"data":"c2VjcmV0","zone_id":5}')
+ok(st == 400 and json.loads(r)["message"] == "Invalid zone id", "zone_id as a number: 400 Invalid zone id")
+st, r = post("/v2/decrypt", b'{"data":"c2VjcmV0", "zone_id":"' + ZONE.encode() + b'"}')
+ok(st == 422, "fast path with zone_id: decrypt of junk is 422")
 st, r = post("/v2/encrypt", b'<data>aGk=</data>', ctype="application/xml")
 ok(st == 400, "XML body: 400")
 st, r = post("/v2/decrypt", None, method="DELETE")
