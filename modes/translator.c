@@ -339,7 +339,8 @@ static void reply_v2_error(struct evhttp_request *req, int code, const char *msg
 	http_reply_json(req, code, json_pack("{s:i,s:s}", "code", code, "message", msg));
 }
 
-/* Strict standard base64 (padded, no whitespace), as Go's base64.StdEncoding accepts it. */
+/* Standard base64, padded, no whitespace (Go's base64.StdEncoding without its CR/LF
+ * skipping). */
 static int8_t b64_tab[256]; /* filled once by b64_init() before the workers start */
 
 static void b64_init(void)
@@ -375,10 +376,9 @@ static int b64_decode(const char *s, size_t slen, uint8_t **out, size_t *out_len
 
 		if ((a | b | c | d) < 0)
 			goto bad;
+		/* non-zero trailing bits before the padding are accepted, as Go's
+		 * base64.StdEncoding (what Acra's JSON decoding uses) does */
 		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-		/* non-canonical trailing bits are refused, as Go's strict decoding does */
-		if (last && ((pad == 2 && (v & 0xFFFF)) || (pad == 1 && (v & 0xFF))))
-			goto bad;
 		p[o++] = (uint8_t)(v >> 16);
 		if (!(last && pad == 2))
 			p[o++] = (uint8_t)(v >> 8);

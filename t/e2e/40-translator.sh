@@ -248,6 +248,12 @@ for what, body in (("whitespace everywhere", b' \n{ "data" :\t"c2VjcmV0" }\r\n')
     st, r = post("/v2/encrypt", body)
     st2, r2 = j("/v2/decrypt", json.loads(r)) if st == 200 else (st, None)
     ok(st == 200 and st2 == 200 and unb64(r2["data"]) == b"secret", "v2 body with %s: round trip" % what)
+st, r = post("/v2/encrypt", b'{"data":"aGl="}')
+st2, r2 = j("/v2/decrypt", json.loads(r)) if st == 200 else (st, None)
+ok(st == 200 and unb64(r2["data"]) == b"hi", "base64 with non-zero trailing bits is accepted as Go does")
+for bad in ("=aGk", "a=Gk", "aGk=aGk=", "aG==="):
+    st, r = post("/v2/encrypt", json.dumps({"data": bad}).encode())
+    ok(st == 400, "misplaced padding %r: 400" % bad)
 st, r = post("/v2/encrypt", b'{"data":"c2VjcmV0","data":"c2VjcmV0"}')
 ok(st == 400 and json.loads(r)["message"] == "invalid request body", "duplicate data key: 400 invalid request body")
 st, r = post("/v2/encrypt", b'{"data":"c2VjcmV0"} x')
@@ -321,6 +327,28 @@ ts = [threading.Thread(target=worker, args=(i,)) for i in range(200)]
 [t.start() for t in ts]
 [t.join() for t in ts]
 ok(all(res), "200 parallel clients: all %d round trips correct" % sum(1 for x in res if x))
+
+# 1500 idle connections (a request half sent) cost no thread: a new client is still served
+import resource, socket
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = min(hard, 4096)
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+host, port = U[len("http://"):].split(":")
+idle = []
+try:
+    for i in range(min(1500, want - 100)):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"POST /v1/decrypt HTTP/1.1\r\nHost: x\r\n")
+        idle.append(s)
+except OSError as e:
+    print("  opened %d idle connections: %s" % (len(idle), e))
+st, r = j("/v2/encrypt", {"data": b64(b"while busy")})
+st2, r2 = j("/v2/decrypt", r) if st == 200 else (st, None)
+ok(len(idle) >= 900 and st2 == 200 and unb64(r2["data"]) == b"while busy",
+   "with %d idle connections open a new client is served" % len(idle))
+for s in idle:
+    s.close()
 print("PY passes=%d fails=%d" % (passes, fails))
 sys.exit(1 if fails else 0)
 EOF
