@@ -312,6 +312,22 @@ ok(st == 422 and r == {"code": 422, "message": "Can't tokenize data"}, "email to
 json.dump({3: [json.dumps("hello world"), first[(3, json.dumps("hello world"))]]}, open("tokens.json", "w"))
 json.dump([[k[0], k[1], v] for k, v in first.items()], open("alltokens.json", "w"))
 
+# keep-alive: several requests on one connection
+import http.client
+conn = http.client.HTTPConnection(U[len("http://"):], timeout=10)
+kept = []
+for i in range(5):
+    conn.request("POST", "/v2/encrypt", body=json.dumps({"data": b64(b"ka %d" % i)}),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    body = resp.read()
+    kept.append(resp.status == 200 and resp.getheader("Connection", "").lower() != "close")
+conn.close()
+ok(all(kept), "keep-alive: 5 requests on one connection")
+# GET with a JSON body is accepted (deprecated in Acra 0.91)
+st, r = post("/v2/encrypt", json.dumps({"data": b64(b"via GET")}).encode(), method="GET")
+ok(st == 200, "v2 GET with a body: 200 (deprecated form)")
+
 # 200 parallel clients
 res = [None] * 200
 def worker(i):
@@ -399,7 +415,7 @@ sys.exit(1 if bad else 0)
 EOF
 check "after restart: same tokens and detokenization for every value" $PY t2.py "$U"
 stop
-check "no token file: tokens live in memory only" start
+check "no token file: tokens live in memory only" start --http_timeout=1
 cat >t3.py <<'EOF'
 import json, sys, urllib.request
 U = sys.argv[1]
@@ -409,6 +425,20 @@ req = urllib.request.Request(U + "/v2/tokenize", data=json.dumps({"type": int(t)
 sys.exit(0 if json.loads(urllib.request.urlopen(req).read())["data"] != tok else 1)
 EOF
 check "without --token_db a fresh start makes new tokens" $PY t3.py "$U"
+cat >t4.py <<'EOF'
+import socket, sys, time
+host, port = sys.argv[1][len("http://"):].split(":")
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /v1/decrypt HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(5)
+t0 = time.time()
+try:
+    data = s.recv(100)
+except socket.timeout:
+    sys.exit(1)
+sys.exit(0 if time.time() - t0 < 4 else 1)
+EOF
+check "--http_timeout=1: a connection that stops sending headers is closed" $PY t4.py "$U"
 stop
 
 # --- poison records --------------------------------------------------------------------------
