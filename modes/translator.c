@@ -458,7 +458,8 @@ static void poison_react(struct tr *tr)
 	}
 	if (c->poison_shutdown_enable) {
 		log_warn("Detected poison record, exit");
-		exit(1);
+		fflush(NULL);
+		_exit(1); /* at once, as Acra's os.Exit(1); other threads are mid-request */
 	}
 }
 
@@ -797,7 +798,7 @@ static int query_zone(struct evhttp_request *req, struct bytes *zone, char *buf,
 		return -1;
 	}
 	z = evhttp_find_header(&params, "zone_id");
-	if (z != NULL) {
+	if (z != NULL && *z != '\0') {
 		if (!zone_id_is_valid((const uint8_t *)z, strlen(z)) || strlen(z) >= buf_len) {
 			evhttp_clear_headers(&params);
 			if (v2)
