@@ -528,20 +528,46 @@ static int do_decrypt(struct tr_worker *w, const struct who *who, enum codec_env
 	return ACRA_OK;
 }
 
+/* Encrypt val into a new AcraStruct (the owner's public key) or AcraBlock (the owner's
+ * symmetric key), context = the zone id or none. Always encrypts, also a value that already
+ * is an envelope (AcraTranslator's encrypt is not idempotent). *out is owned (free()). */
 static int do_encrypt(struct tr_worker *w, const struct who *who, enum codec_envelope type,
-		      const uint8_t *val, size_t len, struct bytes *out)
+		      const uint8_t *val, size_t len, uint8_t **out, size_t *out_len)
 {
-	struct codec_params p = params_for(w, who);
-	struct codec_result res;
+	const struct codec_keys *keys = &w->tr->keys;
+	struct codec_key_owner owner = { who->cid, who->zone };
+	struct codec_keyset set = { 0 };
 	int ti = type == CODEC_ACRABLOCK;
-	int rc = codec_encrypt(w->codec, &p, type, false, val, len, &res);
+	size_t cap = ti ? acrablock_size(len) : acrastruct_size(len);
+	int rc;
 
-	if (rc != ACRA_OK || res.status == CODEC_NONE) {
+	*out = NULL;
+	if (len == 0 || cap == 0) {
 		metric_add(w->tr->enc_fail[ti], 1);
-		return rc != ACRA_OK ? rc : ACRA_EINVAL;
+		return ACRA_EINVAL;
+	}
+	rc = keys->get(keys->ctx, ti ? CODEC_KEY_BLOCK_SYM : CODEC_KEY_STRUCT_PUB, &owner, &set);
+	if (rc != ACRA_OK) {
+		metric_add(w->tr->enc_fail[ti], 1);
+		return rc;
+	}
+	*out = malloc(cap);
+	if (*out == NULL)
+		rc = ACRA_ENOMEM;
+	else if (ti)
+		rc = acrablock_encrypt(set.sym[0]->p, set.sym[0]->len, who->zone.p, who->zone.len,
+				       val, len, *out, cap, out_len);
+	else
+		rc = acrastruct_encrypt(set.pub, who->zone.p, who->zone.len, val, len, *out, cap,
+					out_len);
+	keys->release(keys->ctx, &set);
+	if (rc != ACRA_OK) {
+		free(*out);
+		*out = NULL;
+		metric_add(w->tr->enc_fail[ti], 1);
+		return rc;
 	}
 	metric_add(w->tr->enc_ok[ti], 1);
-	*out = res.out;
 	return ACRA_OK;
 }
 
@@ -822,6 +848,8 @@ static void v1_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 	char zbuf[ZONE_ID_LEN + 1];
 	struct who who = { conn_client_id(w, req), { NULL, 0 } };
 	struct bytes out;
+	uint8_t *enc;
+	size_t enc_len;
 	int rc;
 
 	if (query_zone(req, &who.zone, zbuf, sizeof(zbuf), false) != 0)
@@ -842,14 +870,16 @@ static void v1_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 			http_reply_text(req, 422, "Can't decrypt AcraStruct");
 			return;
 		}
-	} else {
-		rc = do_encrypt(w, &who, CODEC_ACRASTRUCT, body, len, &out);
-		if (rc != ACRA_OK) {
-			http_reply_text(req, 422, "Can't encrypt data");
-			return;
-		}
+		http_reply(req, 200, "application/octet-stream", out.p, out.len);
+		return;
 	}
-	http_reply(req, 200, "application/octet-stream", out.p, out.len);
+	rc = do_encrypt(w, &who, CODEC_ACRASTRUCT, body, len, &enc, &enc_len);
+	if (rc != ACRA_OK) {
+		http_reply_text(req, 422, "Can't encrypt data");
+		return;
+	}
+	http_reply(req, 200, "application/octet-stream", enc, enc_len);
+	free(enc);
 }
 
 /* ---- HTTP API v2 ---- */
@@ -1065,7 +1095,7 @@ static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 	struct v2_req r;
 	struct who who = { conn_client_id(w, req), { NULL, 0 } };
 	uint8_t *data = NULL, *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, buf_len = 0;
 	struct bytes out;
 	uint8_t hash[SEARCH_HASH_LEN];
 	bool tok = op == OP_TOKENIZE || op == OP_DETOKENIZE;
@@ -1105,29 +1135,32 @@ static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 		break;
 	case OP_ENCRYPT:
 	case OP_ENCRYPT_SYM:
-		if (do_encrypt(w, &who, type, data, len, &out) != ACRA_OK) {
+		if (do_encrypt(w, &who, type, data, len, &buf, &buf_len) != ACRA_OK) {
 			reply_v2_error(req, 422, "Can't encrypt data");
 			break;
 		}
-		reply_v2_data(req, out.p, out.len);
+		reply_v2_data(req, buf, buf_len);
 		break;
 	case OP_ENCRYPT_SEARCH:
-	case OP_ENCRYPT_SYM_SEARCH:
+	case OP_ENCRYPT_SYM_SEARCH: {
+		uint8_t *both;
+
 		if (do_hash(w, &who, data, len, hash) != ACRA_OK ||
-		    do_encrypt(w, &who, type, data, len, &out) != ACRA_OK) {
+		    do_encrypt(w, &who, type, data, len, &buf, &buf_len) != ACRA_OK) {
 			reply_v2_error(req, 422, "Can't encrypt data");
 			break;
 		}
-		buf = malloc(SEARCH_HASH_LEN + out.len);
-		if (buf == NULL) {
+		both = malloc(SEARCH_HASH_LEN + buf_len);
+		if (both == NULL) {
 			reply_v2_error(req, 500, "internal error");
 			break;
 		}
-		memcpy(buf, hash, SEARCH_HASH_LEN);
-		memcpy(buf + SEARCH_HASH_LEN, out.p, out.len);
-		reply_v2_data(req, buf, SEARCH_HASH_LEN + out.len);
-		free(buf);
+		memcpy(both, hash, SEARCH_HASH_LEN);
+		memcpy(both + SEARCH_HASH_LEN, buf, buf_len);
+		reply_v2_data(req, both, SEARCH_HASH_LEN + buf_len);
+		free(both);
 		break;
+	}
 	case OP_DECRYPT_SEARCH:
 	case OP_DECRYPT_SYM_SEARCH: {
 		const uint8_t *stored, *env;
@@ -1155,6 +1188,7 @@ static void v2_handle(struct tr_worker *w, struct evhttp_request *req, enum tr_o
 		reply_v2_error(req, 404, "incorrect request");
 	}
 done:
+	free(buf);
 	free_wiped(data, len);
 	json_decref(r.root);
 }

@@ -104,6 +104,11 @@ check "v1 encrypt: the body is an AcraStruct (begin tag)" [ "$(head -c 8 as.bin 
 check "v1 encrypt: plaintext is not in the AcraStruct" sh -c '! grep -q "secret data 1" as.bin'
 check "v1 decrypt: 200" [ "$(code POST "$U/v1/decrypt" --data-binary @as.bin)" = 200 ]
 check "v1 decrypt: plaintext back" cmp -s body.out plain.txt
+check "v1 encrypt of an AcraStruct wraps it again" [ "$(code POST "$U/v1/encrypt" --data-binary @as.bin)" = 200 ] 
+cp body.out as2.bin
+check "v1 encrypt of an AcraStruct: a new, longer AcraStruct" [ "$(wc -c <as2.bin)" -eq $(($(wc -c <as.bin) + 189)) ]
+code POST "$U/v1/decrypt" --data-binary @as2.bin >/dev/null
+check "v1 decrypt of the double AcraStruct gives the inner one" cmp -s body.out as.bin
 check "v1 decrypt: octet-stream" sh -c "curl -s -D - -o /dev/null --data-binary @as.bin $U/v1/decrypt | grep -qi '^content-type: application/octet-stream'"
 "$ACRA" writer --keys_dir=keys --client_id=client1 <plain.txt >writer.bin 2>/dev/null
 check "v1 decrypt of an acra writer AcraStruct" [ "$(code POST "$U/v1/decrypt" --data-binary @writer.bin)" = 200 ] 
