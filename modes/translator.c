@@ -299,6 +299,8 @@ static struct bytes conn_client_id(struct tr_worker *w, struct evhttp_request *r
 		SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
 		const char *tid = ssl != NULL ? tls_client_id(w, ssl) : NULL;
 
+		if (ssl == NULL) /* not TLS although TLS is configured: no identity at all */
+			return (struct bytes){ NULL, 0 };
 		if (tid != NULL) /* a certificate was sent: its id or none, never the static one */
 			return (struct bytes){ *tid ? (const uint8_t *)tid : NULL, strlen(tid) };
 	}
