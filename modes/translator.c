@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,8 @@ struct tr {
 	struct http_server *metrics_http;
 	int listen_fd;
 	SSL_CTX *ssl_ctx;
+	struct event *sig_term, *sig_int;
+	_Atomic bool stopping; /* SIGTERM/SIGINT seen: workers stop accepting */
 	struct metric *connections;
 	struct metric *latency[2][OP_N]; /* [v1, v2][op] */
 	struct metric *dec_ok[2], *dec_fail[2], *enc_ok[2], *enc_fail[2]; /* [struct, block] */
@@ -220,8 +223,19 @@ struct tr {
 
 struct tr_worker {
 	struct tr *tr;
+	struct reactor_worker *rw;
 	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct event *watch; /* notices the start of a shutdown */
 	struct codec *codec;
+};
+
+/* A connection whose reply is being sent: tracked by the reactor so that a shutdown waits
+ * (up to --incoming_connection_close_timeout) until the reply has left. */
+struct tr_conn {
+	struct reactor_item item; /* first: cut() casts back */
+	struct tr_worker *w;
+	struct evhttp_connection *evcon;
 };
 
 /* ---- helpers ---- */
@@ -1235,6 +1249,55 @@ static const char *method_text(enum evhttp_cmd_type m)
 	}
 }
 
+/* One request per connection is answered at a time, so the record lives from dispatch until
+ * its reply is written (reply_sent) or the connection goes away (conn_closed) or is cut. */
+static void conn_done(struct tr_conn *c)
+{
+	reactor_untrack(c->w->rw, &c->item);
+	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	free(c);
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	conn_done(arg);
+}
+
+static void conn_cut(struct reactor_item *it)
+{
+	struct tr_conn *c = (struct tr_conn *)it;
+	struct evhttp_connection *evcon = c->evcon;
+
+	conn_done(c);
+	evhttp_connection_free(evcon);
+}
+
+static void reply_sent(struct evhttp_request *req, void *arg)
+{
+	(void)req;
+	conn_done(arg);
+}
+
+/* Track the request's connection until its reply is written. */
+static void conn_busy(struct tr_worker *w, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct tr_conn *c;
+
+	if (evcon == NULL)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->w = w;
+	c->evcon = evcon;
+	c->item.cut = conn_cut;
+	reactor_track(w->rw, &c->item);
+	evhttp_connection_set_closecb(evcon, conn_closed, c);
+	evhttp_request_set_on_complete_cb(req, reply_sent, c);
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct tr_worker *w = arg;
@@ -1245,6 +1308,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "";
+	conn_busy(w, req);
+	if (atomic_load(&w->tr->stopping)) /* shutting down: no more requests on it */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 	if (strcmp(path, "/health") == 0) {
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
 			http_reply_text(req, 405, "405 method not allowed");
@@ -1304,6 +1370,20 @@ static struct bufferevent *conn_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* Once a shutdown begins, stop accepting; the reactor then waits for replies in flight. */
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tr_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->bound != NULL && atomic_load(&w->tr->stopping)) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+		event_del(w->watch);
+	}
+}
+
 static int worker_init(struct reactor_worker *rw, void *arg)
 {
 	struct tr *tr = arg;
@@ -1313,18 +1393,27 @@ static int worker_init(struct reactor_worker *rw, void *arg)
 	if (w == NULL)
 		return ACRA_ENOMEM;
 	w->tr = tr;
+	w->rw = rw;
 	w->codec = codec_new();
 	w->http = evhttp_new(reactor_worker_base(rw));
 	fd = dup(tr->listen_fd);
-	if (w->codec == NULL || w->http == NULL || fd < 0 ||
-	    evhttp_accept_socket(w->http, fd) != 0) {
-		if (fd >= 0)
+	w->watch = event_new(reactor_worker_base(rw), -1, EV_PERSIST, watch_cb, w);
+	if (w->codec == NULL || w->http == NULL || fd < 0 || w->watch == NULL ||
+	    (w->bound = evhttp_accept_socket_with_handle(w->http, fd)) == NULL) {
+		if (fd >= 0 && w->bound == NULL)
 			close(fd);
+		if (w->watch != NULL)
+			event_free(w->watch);
 		if (w->http != NULL)
 			evhttp_free(w->http);
 		codec_free(w->codec);
 		free(w);
 		return ACRA_ENOMEM;
+	}
+	{
+		struct timeval every = { 0, 100 * 1000 };
+
+		event_add(w->watch, &every);
 	}
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)tr->cfg->http_body_max_bytes);
 	evhttp_set_max_headers_size(w->http, 16 * 1024);
@@ -1345,6 +1434,7 @@ static void worker_fini(struct reactor_worker *rw, void *arg)
 	(void)arg;
 	if (w == NULL)
 		return;
+	event_free(w->watch);
 	evhttp_free(w->http);
 	codec_free(w->codec);
 	free(w);
@@ -1574,6 +1664,16 @@ static int tls_setup(struct tr *tr)
 	return ACRA_OK;
 }
 
+/* Runs next to the reactor's own SIGTERM/SIGINT handling, which starts the drain. */
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct tr *tr = arg;
+
+	(void)sig;
+	(void)what;
+	atomic_store(&tr->stopping, true);
+}
+
 static void on_reload(void *arg)
 {
 	struct tr *tr = arg;
@@ -1636,6 +1736,13 @@ static int tr_run(struct tr *tr)
 		return 1;
 	}
 	reactor_on_worker(tr->reactor, worker_init, worker_fini, tr);
+	tr->sig_term = evsignal_new(reactor_main_base(tr->reactor), SIGTERM, on_stop_signal, tr);
+	tr->sig_int = evsignal_new(reactor_main_base(tr->reactor), SIGINT, on_stop_signal, tr);
+	if (tr->sig_term == NULL || tr->sig_int == NULL || event_add(tr->sig_term, NULL) != 0 ||
+	    event_add(tr->sig_int, NULL) != 0) {
+		log_code(LOG_ERROR, LOG_CODE_CANT_START, "cannot watch signals");
+		return 1;
+	}
 	reactor_on_reload(tr->reactor, on_reload, tr);
 	net_format(&c->listen_addr, addr, sizeof(addr));
 	log_info("Start listening to HTTP connections on %s (%u workers). Current PID: %ld", addr,
@@ -1696,6 +1803,10 @@ int translator_main(int argc, char **argv)
 		rc = tr_open_stores(&tr);
 	rc = rc == ACRA_OK ? tr_run(&tr) : 1;
 	http_server_free(tr.metrics_http);
+	if (tr.sig_term != NULL)
+		event_free(tr.sig_term);
+	if (tr.sig_int != NULL)
+		event_free(tr.sig_int);
 	reactor_free(tr.reactor);
 	if (tr.listen_fd >= 0)
 		close(tr.listen_fd);
