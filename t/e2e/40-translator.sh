@@ -420,6 +420,36 @@ sys.exit(1 if bad else 0)
 EOF
 check "after restart: same tokens and detokenization for every value" $PY t2.py "$U"
 stop
+# SIGTERM under load: every answer a client gets is complete and correct
+check "translator starts for the SIGTERM-under-load check" start
+cat >t5.py <<'EOF'
+import base64, json, sys, threading, urllib.request
+U = sys.argv[1]
+bad = []
+def worker(i):
+    data = b"load %d" % i
+    for k in range(200):
+        try:
+            req = urllib.request.Request(U + "/v2/encrypt", data=json.dumps({"data": base64.b64encode(data).decode()}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            body = urllib.request.urlopen(req, timeout=10).read()
+            as_ = base64.b64decode(json.loads(body)["data"])
+            if as_[:8] != b'"' * 8 or len(as_) != len(data) + 189:
+                bad.append(i)
+        except Exception:
+            return  # refused or closed once the shutdown began: fine
+ts = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+sys.exit(1 if bad else 0)
+EOF
+$PY t5.py "$U" &
+LOAD=$!
+sleep 0.5
+stop
+check "SIGTERM under load: exit 0" [ $? -eq 0 ]
+wait $LOAD
+check "SIGTERM under load: every answer received was complete" [ $? -eq 0 ]
 check "no token file: tokens live in memory only" start --http_timeout=1
 cat >t3.py <<'EOF'
 import json, sys, urllib.request
