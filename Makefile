@@ -24,6 +24,7 @@ endif
 LIB_SRCS := \
 	lib/acrawriter.c \
 	lib/bytes.c \
+	lib/certid.c \
 	lib/codec.c \
 	lib/conf.c \
 	lib/crypto/acrablock.c \
@@ -54,6 +55,8 @@ LIB_SRCS := \
 	lib/sigv4.c \
 	lib/pgproxy.c \
 	lib/session.c \
+	lib/tokenize.c \
+	lib/tokenstore.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -66,6 +69,7 @@ MODE_SRCS := \
 	modes/reader.c \
 	modes/poisonrecordmaker.c \
 	modes/server.c \
+	modes/translator.c \
 	modes/writer.c \
 
 UNIT_SRCS := \
@@ -95,6 +99,7 @@ UNIT_SRCS := \
 	t/unit/test_sym.c \
 	t/unit/test_pg.c \
 	t/unit/test_mysql.c \
+	t/unit/test_tokenize.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))

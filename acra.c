@@ -21,6 +21,7 @@ static const struct mode modes[] = {
 	{ "poisonrecordmaker", poisonrecordmaker_main, "print a new poison record (base64)" },
 	{ "reader", reader_main, "decrypt an AcraStruct or AcraBlock from stdin to stdout" },
 	{ "server", server_main, "SQL proxy: decrypts results for the right client" },
+	{ "translator", translator_main, "encryption as a service over HTTP (API v1 and v2)" },
 	{ "writer", writer_main, "encrypt stdin into an AcraStruct or AcraBlock on stdout" },
 };
 

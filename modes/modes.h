@@ -11,6 +11,7 @@ int keymaker_main(int argc, char **argv);
 int poisonrecordmaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);
 int server_main(int argc, char **argv);
+int translator_main(int argc, char **argv);
 int writer_main(int argc, char **argv);
 
 #endif

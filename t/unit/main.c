@@ -29,6 +29,7 @@ static const suite_fn suites[] = {
 	net_suite,
 	metrics_suite,
 	session_suite,
+	tokenize_suite,
 	http_suite,
 	server_cli_suite,
 	pg_suite,

@@ -29,5 +29,6 @@ Suite *server_cli_suite(void);
 Suite *pg_suite(void);
 Suite *mysql_suite(void);
 Suite *pgproxy_suite(void);
+Suite *tokenize_suite(void);
 
 #endif
