@@ -43,7 +43,7 @@ static void usage(FILE *f)
 		   "       acra version\n\nmodes:\n",
 		ACRA_VERSION);
 	for (size_t i = 0; i < N_MODES; i++)
-		fprintf(f, "  %-12s %s\n", modes[i].name, modes[i].summary);
+		fprintf(f, "  %-18s %s\n", modes[i].name, modes[i].summary);
 }
 
 /* Runs mode m with argv[0] replaced by its service name, as Acra's separate tools had. */
