@@ -52,6 +52,8 @@ LIB_SRCS := \
 	lib/secmem.c \
 	lib/sigv4.c \
 	lib/session.c \
+	lib/ssaccept.c \
+	lib/tls.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -59,6 +61,7 @@ PROTO_SRCS := \
 
 MODE_SRCS := \
 	modes/addzone.c \
+	modes/connector.c \
 	modes/keymaker.c \
 	modes/reader.c \
 	modes/server.c \

@@ -25,6 +25,8 @@
 #include "lib/net.h"
 #include "lib/reactor.h"
 #include "lib/session.h"
+#include "lib/ssaccept.h"
+#include "lib/tls.h"
 #include "lib/version.h"
 #include "modes/modes.h"
 
@@ -396,6 +398,10 @@ struct server {
 	struct evdns_getaddrinfo_request *probe_dns;
 	int probe_fd;
 	_Atomic int db_reachable; /* -1 unknown, 0 no, 1 yes */
+	/* transports (set up once at start-up; see "transports" below) */
+	struct keystore *transport_ks;
+	struct ssaccept_keys transport_keys;
+	SSL_CTX *tls_app, *tls_db;
 };
 
 static bool valid_id(const char *id)
@@ -618,6 +624,124 @@ static void server_cfg_free(struct server_cfg *c)
 	free(c);
 }
 
+/* ---- transports ------------------------------------------------------------------------
+ * Which transport the client listener expects (DESIGN.md "Decisions", spec §2.2, §2.6):
+ *   Secure Session from acra connector    default (no client id source for direct clients)
+ *   TLS from acra connector               --acraconnector_tls_transport_enable
+ *   raw from acra connector               --acraconnector_transport_encryption_disable
+ *   direct clients                        --client_id and/or TLS with --tls_client_id_from_cert
+ * Direct PostgreSQL clients with TLS configured (tls_cert or tls_client_cert): the client's
+ * SSLRequest is answered 'S' and TLS terminated here (lib/session PG_TLS); toward the
+ * database the server sends its own SSLRequest and uses TLS if the database agrees. TLS
+ * files are read once at start-up. */
+
+static const char *pick(const char *side, const char *common)
+{
+	return is_set(side) ? side : common;
+}
+
+static int transports_setup(struct server *srv, const struct server_cfg *c)
+{
+	char err[512];
+	int rc;
+
+	if (c->cid_source == CID_SECURE_SESSION) {
+		struct keystore_opts o = { 0 };
+		struct secret *master = NULL;
+
+		rc = keystore_master_key_load(NULL, &master);
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
+				 keystore_last_error());
+			return rc;
+		}
+		o.dir = c->keys_dir;
+		o.cache_size = c->keystore_cache_size;
+		o.master_key = master;
+		rc = keystore_open(&srv->transport_ks, &o);
+		secret_free(master);
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot open keystore: %s",
+				 keystore_last_error());
+			return rc;
+		}
+		ssaccept_server_keys(&srv->transport_keys, srv->transport_ks, KEYSTORE_SERVER);
+		log_info("Transport from clients: Secure Session from acra connector (keys "
+			 "<client_id>_server, peer <client_id>.pub in %s)", c->keys_dir);
+		return ACRA_OK;
+	}
+	if (c->cid_source == CID_CONNECTOR_RAW) {
+		log_info("Transport from clients: raw from acra connector");
+		return ACRA_OK;
+	}
+	if (c->cid_source == CID_CONNECTOR_TLS ||
+	    is_set(pick(c->tls_client_cert, c->tls_cert))) {
+		struct tls_files app = {
+			pick(c->tls_client_key, c->tls_key), pick(c->tls_client_cert, c->tls_cert),
+			pick(c->tls_client_ca, c->tls_ca),
+			(int)(c->tls_client_auth >= 0 ? c->tls_client_auth : c->tls_auth)
+		};
+		struct tls_files db = {
+			pick(c->tls_database_key, c->tls_key), pick(c->tls_database_cert, c->tls_cert),
+			pick(c->tls_database_ca, c->tls_ca),
+			(int)(c->tls_database_auth >= 0 ? c->tls_database_auth : c->tls_auth)
+		};
+
+		rc = tls_server_ctx_new(&srv->tls_app, &app, err, sizeof(err));
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "TLS toward clients: %s", err);
+			return rc;
+		}
+		if (c->cid_source == CID_CONNECTOR_TLS) {
+			log_info("Transport from clients: TLS from acra connector");
+			return ACRA_OK;
+		}
+		if (c->mysql_enable) {
+			log_warn("TLS toward MySQL clients is not supported: clients connect in plain");
+			return ACRA_OK;
+		}
+		rc = tls_client_ctx_new(&srv->tls_db, &db, err, sizeof(err));
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "TLS toward the database: %s", err);
+			return rc;
+		}
+		log_info("Transport from clients: PostgreSQL with TLS (SSLRequest answered 'S'); "
+			 "to the database: TLS when it accepts SSLRequest (name %s)",
+			 pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host)));
+		return ACRA_OK;
+	}
+	log_info("Transport from clients: plain, direct connections");
+	return ACRA_OK;
+}
+
+static void transports_env(struct server *srv, const struct server_cfg *c,
+			   struct session_env *env)
+{
+	switch (c->cid_source) {
+	case CID_SECURE_SESSION:
+		env->client_tr.kind = SESSION_TRANSPORT_SSESSION;
+		env->client_tr.ss = &srv->transport_keys.ops;
+		return;
+	case CID_CONNECTOR_RAW:
+		return;
+	case CID_CONNECTOR_TLS:
+		env->client_tr.kind = SESSION_TRANSPORT_TLS;
+		env->client_tr.tls = srv->tls_app;
+		return;
+	default:
+		if (srv->tls_app == NULL || srv->tls_db == NULL)
+			return;
+		env->client_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->client_tr.tls = srv->tls_app;
+		env->client_tr.id_from_cert = c->tls_client_id_from_cert;
+		env->client_tr.id_extractor = c->tls_identifier_extractor_type;
+		env->db_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->db_tr.tls = srv->tls_db;
+		env->db_tr.server_name = pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host));
+		return;
+	}
+}
+
 static struct session_env *make_env(struct server *srv, const struct server_cfg *c)
 {
 	struct session_env *env = calloc(1, sizeof(*env));
@@ -631,6 +755,7 @@ static struct session_env *make_env(struct server *srv, const struct server_cfg 
 	env->connect_timeout_s = 10;
 	env->client_id = is_set(c->client_id) ? c->client_id : NULL;
 	env->metrics = &srv->sm;
+	transports_env(srv, c, env);
 	return env;
 }
 
@@ -1009,6 +1134,9 @@ static void server_free(struct server *srv)
 	http_server_free(srv->metrics_http);
 	reactor_free(srv->reactor);
 	metrics_free(srv->metrics);
+	keystore_free(srv->transport_ks);
+	SSL_CTX_free(srv->tls_app);
+	SSL_CTX_free(srv->tls_db);
 	for (unsigned i = 0; i < srv->n_gen; i++) {
 		free(srv->envs[i]);
 		server_cfg_free(srv->cfgs[i]);
@@ -1033,6 +1161,11 @@ int server_main(int argc, char **argv)
 	log_info("Starting service acra-server [pid=%ld], compatible with Acra %s", (long)getpid(),
 		 ACRA_COMPAT_VERSION);
 	log_client_id_source(c);
+	if (transports_setup(&srv, c) != ACRA_OK) {
+		server_cfg_free(c);
+		server_free(&srv);
+		return 1;
+	}
 	if (metrics_setup(&srv) != ACRA_OK || add_generation(&srv, c) != ACRA_OK) {
 		log_error("cannot start: out of memory");
 		if (srv.n_gen == 0)

@@ -391,11 +391,16 @@ acra_start() {
 	ACRA=$(acra_bin)
 	[ -x "$ACRA" ] || svc_die "no acra binary at $ACRA (set ACRA_BUILD)"
 	_own_listener=1
+	_direct=--client_id=e2e_direct_client
 	for _a in "$@"; do
 		case $_a in
 		*incoming_connection_string* | *incoming_connection_port*) _own_listener=0 ;;
+		*client_id* | *transport* | *tls_cert* | *config_file*) _direct= ;;
 		esac
 	done
+	# Without a client id source acra server expects acra connector's Secure Session; tests
+	# that talk to it directly get a static client id unless they choose a transport.
+	[ -z "$_direct" ] || set -- "$@" "$_direct"
 	_try=0
 	while :; do
 		SVC_SEQ=$((SVC_SEQ + 1))
