@@ -31,6 +31,7 @@ static const suite_fn suites[] = {
 	http_suite,
 	server_cli_suite,
 	pg_suite,
+	tls_suite,
 };
 
 int main(void)

@@ -26,5 +26,6 @@ Suite *net_suite(void);
 Suite *session_suite(void);
 Suite *server_cli_suite(void);
 Suite *pg_suite(void);
+Suite *tls_suite(void);
 
 #endif
