@@ -392,6 +392,7 @@ acra_start() {
 	[ -x "$ACRA" ] || svc_die "no acra binary at $ACRA (set ACRA_BUILD)"
 	_own_listener=1
 	_direct=--client_id=e2e_direct_client
+	[ "${ACRA_EXPECT_CONNECTOR:-0}" = 0 ] || _direct=
 	for _a in "$@"; do
 		case $_a in
 		*incoming_connection_string* | *incoming_connection_port*) _own_listener=0 ;;
@@ -399,7 +400,8 @@ acra_start() {
 		esac
 	done
 	# Without a client id source acra server expects acra connector's Secure Session; tests
-	# that talk to it directly get a static client id unless they choose a transport.
+	# that talk to it directly get a static client id unless they choose a transport or set
+	# ACRA_EXPECT_CONNECTOR=1.
 	[ -z "$_direct" ] || set -- "$@" "$_direct"
 	_try=0
 	while :; do
