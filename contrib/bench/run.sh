@@ -13,6 +13,7 @@ BENCHES="
 crypto_prims
 crypto
 passthrough
+connector
 "
 
 echo "## Machine"
