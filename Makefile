@@ -91,6 +91,7 @@ UNIT_SRCS := \
 	t/unit/test_session.c \
 	t/unit/test_sym.c \
 	t/unit/test_tls.c \
+	t/unit/test_transport.c \
 	t/unit/test_pg.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))

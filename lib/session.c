@@ -1464,6 +1464,20 @@ static void start_db_connect(struct session *s)
 	if (s->db_started || s->state == S_CLOSED)
 		return;
 	s->db_started = true;
+	if (env->db_attach != NULL) {
+		int fd = -1, rc = env->db_attach(env->db_attach_arg, s, &fd);
+
+		if (rc != ACRA_OK || fd < 0) {
+			db_connect_fail(s, acra_strerror(rc != ACRA_OK ? rc : ACRA_EINVAL));
+			return;
+		}
+		if (side_attach(s, SESSION_FROM_DB, fd) != ACRA_OK) {
+			session_close(s, LOG_ERROR, 0, "out of memory");
+			return;
+		}
+		db_transport_start(s);
+		return;
+	}
 	if (env->db_numeric) {
 		connect_to(s, (const struct sockaddr *)&env->db_addr, env->db_addr_len);
 		return;

@@ -163,6 +163,14 @@ struct session_env {
 	/* Transports (zeroed: plain on both sides). */
 	struct session_transport client_tr, db_tr;
 	const char *db_what; /* "acra server" etc. in connect errors; NULL = "db" */
+	/* Instead of dialling db_host: called once the client side is ready (its transport
+	 * handshake done, client id known) to get an already connected socket for the
+	 * "database" side, e.g. one end of a socketpair whose other end an in-process server
+	 * (acra translator's HTTP API) serves for session_client_id(s). Returns 0 and *fd
+	 * (owned by the session from then on), or an ACRA_E* code (the client is closed).
+	 * db_tr applies to it as to a dialled socket. */
+	int (*db_attach)(void *arg, struct session *s, int *fd);
+	void *db_attach_arg;
 };
 
 /* Fill env's database target from host and port (numeric addresses are pre-parsed so

@@ -32,6 +32,7 @@ static const suite_fn suites[] = {
 	server_cli_suite,
 	pg_suite,
 	tls_suite,
+	transport_suite,
 };
 
 int main(void)

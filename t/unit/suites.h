@@ -27,5 +27,6 @@ Suite *session_suite(void);
 Suite *server_cli_suite(void);
 Suite *pg_suite(void);
 Suite *tls_suite(void);
+Suite *transport_suite(void);
 
 #endif
