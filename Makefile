@@ -58,6 +58,7 @@ LIB_SRCS := \
 PROTO_SRCS := \
 	proto/ssession.c \
 	proto/pg.c \
+	proto/mysql.c \
 
 MODE_SRCS := \
 	modes/addzone.c \
@@ -93,13 +94,15 @@ UNIT_SRCS := \
 	t/unit/test_tls.c \
 	t/unit/test_transport.c \
 	t/unit/test_pg.c \
+	t/unit/test_mysql.c \
 
 MODES := $(patsubst modes/%.c,%,$(filter-out modes/modes.c,$(MODE_SRCS)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 BIN := $(BUILD)/acra
 UNIT := $(BUILD)/unit-tests
 
-.PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz fuzz-pg
+.PHONY: all acrawriter check unit e2e interop interop-tools fmt fmt-check check-headers asan install clean demo bench fuzz fuzz-pg \
+	fuzz-mysql
 all: $(BIN) links $(BUILD)/masterkey-tool
 
 $(BUILD)/%.o: %.c
@@ -211,6 +214,7 @@ FUZZ_SRCS := \
 	contrib/fuzz/fuzz_cell.c \
 	contrib/fuzz/fuzz_codec.c \
 	contrib/fuzz/fuzz_ec.c \
+	contrib/fuzz/fuzz_mysql.c \
 	contrib/fuzz/fuzz_pg.c \
 	contrib/fuzz/fuzz_ssession.c \
 
@@ -237,6 +241,13 @@ fuzz-pg: build-fuzz/fuzz_pg
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/fuzz_pg \
 		-max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build-fuzz/ \
 		build-fuzz/corpus-pg
+
+# proto/mysql: seed from the recorded sessions and run for FUZZ_TIME seconds.
+fuzz-mysql: build-fuzz/fuzz_mysql
+	/usr/bin/python3 contrib/fuzz/mysql_seeds.py t/unit/vectors build-fuzz/corpus-mysql
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/fuzz_mysql \
+		-max_total_time=$(FUZZ_TIME) -rss_limit_mb=4096 -print_final_stats=1 \
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus-mysql
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -33,6 +33,7 @@ static const suite_fn suites[] = {
 	pg_suite,
 	tls_suite,
 	transport_suite,
+	mysql_suite,
 };
 
 int main(void)

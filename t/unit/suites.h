@@ -28,5 +28,6 @@ Suite *server_cli_suite(void);
 Suite *pg_suite(void);
 Suite *tls_suite(void);
 Suite *transport_suite(void);
+Suite *mysql_suite(void);
 
 #endif
