@@ -63,6 +63,7 @@ struct side {
 	enum tstate tstate;
 	SSL *ssl;
 	bool tls_write_wants_read, tls_read_wants_write;
+	bool got_bytes; /* anything read from the socket yet */
 	struct ssession *ss;
 	void *ss_key; /* handle from session_ss_keys.own_key */
 	struct evbuffer *raw_in, *raw_out;
@@ -730,6 +731,9 @@ static int tls_step(struct session *s, int d)
 		else
 			handshake_fail(s, d, "TLS handshake failed: %s",
 				       tls_last_error(e, sizeof(e)));
+	} else if (d == SESSION_FROM_CLIENT && BIO_number_read(SSL_get_rbio(sd->ssl)) == 0) {
+		session_close(s, LOG_INFO, 0,
+			      "client closed the connection before the transport handshake");
 	} else {
 		handshake_fail(s, d, "TLS handshake failed: connection closed");
 	}
@@ -1183,6 +1187,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			left -= take;
 		}
 		evbuffer_commit_space(dst, v, nv);
+		sd->got_bytes = true;
 		account(s, d, (size_t)n);
 		s->refs++;
 		if (sd->wire == W_SS && ss_pump_in(s, d) < 0) {
@@ -1202,6 +1207,12 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (sd->tstate != T_READY) {
+		if (d == SESSION_FROM_CLIENT && n == 0 && !sd->got_bytes) {
+			/* a port check or a client that gave up: not a refusal */
+			session_close(s, LOG_INFO, 0, "client closed the connection before the "
+				      "transport handshake");
+			return;
+		}
 		handshake_fail(s, d, "connection closed during the transport handshake");
 		return;
 	}
