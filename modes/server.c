@@ -714,23 +714,35 @@ static int transports_setup(struct server *srv, const struct server_cfg *c)
 	return ACRA_OK;
 }
 
-static void transports_env(struct server *srv, const struct server_cfg *c,
-			   struct session_env *env)
+/* Fill env's transports from c with what transports_setup() prepared at start-up. A
+ * reload (SIGHUP) that needs a transport not prepared then is refused (ACRA_EINVAL). */
+static int transports_env(struct server *srv, const struct server_cfg *c,
+			  struct session_env *env)
 {
+	bool want_tls = is_set(pick(c->tls_client_cert, c->tls_cert)) && !c->mysql_enable;
+
+	if ((c->cid_source == CID_SECURE_SESSION && srv->transport_ks == NULL) ||
+	    (c->cid_source == CID_CONNECTOR_TLS && srv->tls_app == NULL) ||
+	    ((c->cid_source == CID_STATIC || c->cid_source == CID_TLS_CERT) && want_tls &&
+	     srv->tls_db == NULL)) {
+		log_error("the client transport changed (client id source or TLS flags): restart "
+			  "acra server for it");
+		return ACRA_EINVAL;
+	}
 	switch (c->cid_source) {
 	case CID_SECURE_SESSION:
 		env->client_tr.kind = SESSION_TRANSPORT_SSESSION;
 		env->client_tr.ss = &srv->transport_keys.ops;
-		return;
+		return ACRA_OK;
 	case CID_CONNECTOR_RAW:
-		return;
+		return ACRA_OK;
 	case CID_CONNECTOR_TLS:
 		env->client_tr.kind = SESSION_TRANSPORT_TLS;
 		env->client_tr.tls = srv->tls_app;
-		return;
+		return ACRA_OK;
 	default:
-		if (srv->tls_app == NULL || srv->tls_db == NULL)
-			return;
+		if (!want_tls || srv->tls_app == NULL || srv->tls_db == NULL)
+			return ACRA_OK;
 		env->client_tr.kind = SESSION_TRANSPORT_PG_TLS;
 		env->client_tr.tls = srv->tls_app;
 		env->client_tr.id_from_cert = c->tls_client_id_from_cert;
@@ -738,7 +750,7 @@ static void transports_env(struct server *srv, const struct server_cfg *c,
 		env->db_tr.kind = SESSION_TRANSPORT_PG_TLS;
 		env->db_tr.tls = srv->tls_db;
 		env->db_tr.server_name = pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host));
-		return;
+		return ACRA_OK;
 	}
 }
 
@@ -755,7 +767,10 @@ static struct session_env *make_env(struct server *srv, const struct server_cfg 
 	env->connect_timeout_s = 10;
 	env->client_id = is_set(c->client_id) ? c->client_id : NULL;
 	env->metrics = &srv->sm;
-	transports_env(srv, c, env);
+	if (transports_env(srv, c, env) != ACRA_OK) {
+		free(env);
+		return NULL;
+	}
 	return env;
 }
 

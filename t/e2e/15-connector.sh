@@ -185,5 +185,17 @@ assert_eq "$(curl -s "http://127.0.0.1:$CAPI/health")" '{"status":"ok"}' \
 	"connector's API port proxies to acra server's HTTP API"
 kill "$C_PID"
 acra_stop
+
+# ---- a reload that would change the transport is refused; the running one stays
+echo "client_id: conn_one" >reload.yaml
+acra_start --config_file=reload.yaml --db_host=127.0.0.1 --db_port="$PG_PORT" ||
+	fail "acra server (config file) starts"
+: >reload.yaml
+kill -HUP "$ACRA_PID"
+sleep 1
+assert_grep "$ACRA_LOG" 'client transport changed.*restart acra server' \
+	"SIGHUP switching to Secure Session is refused with a clear line"
+assert_eq "$(pg_psql "$ACRA_PORT" -c 'SELECT 45')" 45 "server keeps its running transport"
+acra_stop
 kill "$C1_PID"
 ok "done"
