@@ -28,6 +28,17 @@ run 0 "$ACRA" keymaker --client_id=conn_one --keys_output_dir=rogue --keys_publi
 	--generate_acraconnector_keys --generate_acraserver_keys
 cp keys/conn_one_server.pub rogue/conn_one_server.pub # it trusts the real server
 
+# Start-up refusals: exit 1 with a line naming the problem.
+run 1 "$ACRA" connector --keys_dir=keys --acraserver_connection_host=127.0.0.1
+assert_grep "$ERR" 'client_id is required' "connector without --client_id: exit 1"
+run 1 "$ACRA" connector --client_id=conn_one --keys_dir=keys --mode=Proxy \
+	--acraserver_connection_host=127.0.0.1
+assert_grep "$ERR" 'invalid --mode' "connector with an unknown --mode: exit 1"
+run 1 "$ACRA" connector --client_id=conn_one --keys_dir=keys
+assert_grep "$ERR" 'need --acraserver_connection_host' "connector without a server: exit 1"
+run 1 "$ACRA" connector --client_id=conn_three --keys_dir=keys --acraserver_connection_host=127.0.0.1
+assert_grep "$ERR" 'cannot read transport keys.*conn_three' "connector without its keys: exit 1"
+
 # connector_start NAME ARGS...: start acra connector; sets C_PORT, C_PID, C_LOG.
 connector_start() {
 	_n=$1
