@@ -584,8 +584,12 @@ static void log_client_id_source(const struct server_cfg *c)
 			 id_extractors[c->tls_identifier_extractor_type]);
 		break;
 	case CID_CONNECTOR_TLS:
-		log_info("Client id: static client_id \"%s\" over TLS from acra connector",
-			 is_set(c->client_id) ? c->client_id : "");
+		if (conf_given(c, "tls_client_id_from_cert") && c->tls_client_id_from_cert)
+			log_info("Client id: from acra connector's TLS certificate (%s)",
+				 id_extractors[c->tls_identifier_extractor_type]);
+		else
+			log_info("Client id: static client_id \"%s\" over TLS from acra connector",
+				 is_set(c->client_id) ? c->client_id : "");
 		break;
 	case CID_CONNECTOR_RAW:
 		log_info("Client id: static client_id \"%s\" over raw transport from acra "
@@ -739,6 +743,11 @@ static int transports_env(struct server *srv, const struct server_cfg *c,
 	case CID_CONNECTOR_TLS:
 		env->client_tr.kind = SESSION_TRANSPORT_TLS;
 		env->client_tr.tls = srv->tls_app;
+		/* 0.90-0.91: the connector's certificate names the client when asked for
+		 * explicitly; otherwise the static client id (0.82) */
+		env->client_tr.id_from_cert = conf_given(c, "tls_client_id_from_cert") &&
+					      c->tls_client_id_from_cert;
+		env->client_tr.id_extractor = c->tls_identifier_extractor_type;
 		return ACRA_OK;
 	default:
 		if (!want_tls || srv->tls_app == NULL || srv->tls_db == NULL)

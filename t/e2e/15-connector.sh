@@ -169,6 +169,21 @@ ok "psycopg2 through TLS transport: $(cat "$OUT")"
 assert_grep "$ACRA_LOG" 'TLS with client established.*client_id=tls_conn' \
 	"server uses its static client id over TLS"
 kill "$C_PID"
+acra_stop
+# 0.90 style: the connector's certificate names the client when asked for
+acra_start --db_host=127.0.0.1 --db_port="$PG_PORT" -d --acraconnector_tls_transport_enable \
+	--client_id=tls_conn --tls_client_id_from_cert=true --tls_cert=test-server.crt \
+	--tls_key=test-server.key --tls_ca=ca.crt \
+	--incoming_connection_string="tcp://127.0.0.1:$S_PORT/" || fail "acra server (TLS, cert ids) starts"
+connector_start tlscert --client_id=conn_one --keys_dir=keys --user_check_disable \
+	--acraserver_tls_transport_enable --tls_cert=test-connector.crt --tls_key=test-connector.key \
+	--tls_ca=ca.crt --tls_acraserver_sni=localhost \
+	--acraserver_connection_host=127.0.0.1 --acraserver_connection_port="$S_PORT"
+assert_eq "$(pg_psql "$C_PORT" -c 'SELECT 46')" 46 "psql through connector (TLS, id from certificate)"
+want=$(printf 'CN=connector' | openssl dgst -sha512 -r | cut -c1-128)
+assert_grep "$ACRA_LOG" "client id taken from the TLS certificate.*client_id=$want" \
+	"--tls_client_id_from_cert: the connector's certificate names the client"
+kill "$C_PID"
 # a connector without a client certificate is refused (tls_auth 4)
 connector_start tlsnocert --client_id=conn_one --keys_dir=keys --user_check_disable \
 	--acraserver_tls_transport_enable --tls_ca=ca.crt --tls_acraserver_sni=localhost \
