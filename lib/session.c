@@ -860,7 +860,9 @@ static int ss_pump_in(struct session *s, int d)
 		evbuffer_copyout(sd->raw_in, hdr, sizeof(hdr));
 		need = SSESSION_FRAME_HDR + ((size_t)hdr[0] | (size_t)hdr[1] << 8 |
 					     (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24);
-		if (need > SSESSION_FRAME_HDR + SSESSION_MAX_FRAME_LIMIT + SSESSION_DATA_OVERHEAD) {
+		/* the state machine takes frames up to its default limit (cfg.max_frame 0):
+		 * refuse a larger length before buffering that much */
+		if (need > SSESSION_FRAME_HDR + SSESSION_MAX_FRAME_DEFAULT) {
 			handshake_fail(s, d, "Secure Session frame of %zu bytes is too large", need);
 			return -1;
 		}

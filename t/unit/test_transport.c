@@ -302,6 +302,52 @@ START_TEST(test_secure_session_wrong_key_refused)
 }
 END_TEST
 
+/* The peer closes within a second, sending nothing. */
+static bool closed_soon(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	return poll(&p, 1, 1000) == 1 && read(fd, &c, 1) == 0;
+}
+
+/* A frame length above the Secure Session limit is refused at once, before the proxy
+ * buffers that much; a client id frame of garbage is refused too. */
+START_TEST(test_secure_session_bad_frames)
+{
+	static const uint8_t big[8] = { 0x00, 0x00, 0x20, 0x00, 'x', 'x', 'x', 'x' }; /* 2 MiB */
+	static const uint8_t nul_id[9] = { 5, 0, 0, 0, 'a', 0, 'b', 'c', 'd' };
+	struct ec_priv *srv;
+	struct keys sk, ck;
+	struct px server;
+	uint8_t b[16];
+	int fd;
+
+	ck_assert_int_eq(ec_priv_generate(&srv), ACRA_OK);
+	setup(&ck, &sk, srv, srv, srv);
+	memset(&server, 0, sizeof(server));
+	server.env.client_tr.kind = SESSION_TRANSPORT_SSESSION;
+	server.env.client_tr.ss = &sk.ops;
+	server.env.db_attach = attach_echo;
+	server.env.db_attach_arg = &server;
+	ck_assert_int_eq(session_env_set_db(&server.env, "127.0.0.1", 1), ACRA_OK);
+	px_start(&server);
+	fd = dial(server.port);
+	ck_assert_int_eq(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+	ck_assert(closed_soon(fd));
+	close(fd);
+	fd = dial(server.port);
+	ck_assert_int_eq(write(fd, nul_id, sizeof(nul_id)), (ssize_t)sizeof(nul_id));
+	ck_assert(closed_soon(fd));
+	close(fd);
+	(void)b;
+	ck_assert_int_eq(atomic_load(&server.attached), 0);
+	ck_assert_int_eq(atomic_load(&sk.own_calls), 0); /* no key asked for a bad id */
+	px_stop(&server);
+	ec_priv_free(srv);
+}
+END_TEST
+
 Suite *transport_suite(void)
 {
 	Suite *s = suite_create("transport");
@@ -310,6 +356,7 @@ Suite *transport_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_secure_session_both_roles);
 	tcase_add_test(tc, test_secure_session_wrong_key_refused);
+	tcase_add_test(tc, test_secure_session_bad_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }
