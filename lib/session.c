@@ -1087,6 +1087,19 @@ static int pg_answer(struct session *s)
 	return -1;
 }
 
+/* Before the database is up a client may send ahead (its transport is already up): stop
+ * reading it above the high water; the first write to the database resumes it. */
+static void early_throttle(struct session *s, int d)
+{
+	struct side *sd = &s->side[d];
+
+	if ((s->state == S_HANDSHAKE || s->state == S_CONNECTING) && !sd->throttled &&
+	    evbuffer_get_length(sd->in) > SESSION_HIGH_WATER) {
+		sd->throttled = true;
+		event_del(sd->rev);
+	}
+}
+
 /* TLS side readable: handshake, then plaintext into the side's input. */
 static void tls_read(struct session *s, int d)
 {
@@ -1149,6 +1162,8 @@ static void tls_read(struct session *s, int d)
 	account(s, d, total);
 	s->refs++;
 	process(s, d);
+	if (s->state != S_CLOSED)
+		early_throttle(s, d);
 	if (s->state != S_CLOSED && !sd->throttled && SSL_has_pending(sd->ssl))
 		event_active(sd->rev, EV_READ, 1);
 	session_unref(s);
@@ -1202,6 +1217,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			pg_answer(s);
 		else if (sd->tstate == T_READY)
 			process(s, d);
+		if (s->state != S_CLOSED)
+			early_throttle(s, d);
 		session_unref(s);
 		return;
 	}

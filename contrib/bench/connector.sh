@@ -51,20 +51,21 @@ acra_start --db_host=127.0.0.1 --db_port="$PG_PORT" --client_id=bench_raw \
 	--acraconnector_transport_encryption_disable || svc_die "acra server (raw) did not start"
 RAW_ACRA=$ACRA_PORT
 
-connector() { # SERVER_PORT ARGS...: start a connector, print its port
+connector() { # SERVER_PORT ARGS...: start a connector (registered for cleanup); sets C_PORT
 	_sp=$1
 	shift
-	_p=$(svc_freeport)
+	C_PORT=$(svc_freeport)
 	"$ACRA" connector --client_id=bench_conn --keys_dir=keys --user_check_disable \
-		--incoming_connection_string="tcp://127.0.0.1:$_p/" \
+		--incoming_connection_string="tcp://127.0.0.1:$C_PORT/" \
 		--acraserver_connection_host=127.0.0.1 --acraserver_connection_port="$_sp" "$@" \
-		>"connector.$_p.log" 2>&1 </dev/null &
+		>"connector.$C_PORT.log" 2>&1 </dev/null &
 	svc_register $!
-	acra_wait_listen "$_p" $! || svc_die "acra connector did not start"
-	echo "$_p"
+	acra_wait_listen "$C_PORT" $! || svc_die "acra connector did not start"
 }
-SS=$(connector "$SS_ACRA")
-RAW=$(connector "$RAW_ACRA" --acraserver_transport_encryption_disable)
+connector "$SS_ACRA"
+SS=$C_PORT
+connector "$RAW_ACRA" --acraserver_transport_encryption_disable
+RAW=$C_PORT
 
 tps() { # PORT CLIENTS
 	_j=2
