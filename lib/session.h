@@ -19,6 +19,10 @@
  * unsent, reading from the other side stops until it drains below SESSION_LOW_WATER, so a
  * slow reader never makes the proxy buffer without bound.
  *
+ * Transports (struct session_transport, below) sit between the sockets and the hooks: TLS
+ * (OpenSSL on the non-blocking fd), PostgreSQL's SSLRequest then TLS, or Themis Secure
+ * Session (proto/ssession); hooks always see plaintext protocol bytes.
+ *
  * A session lives on one reactor worker and is touched only by that worker's thread. It is
  * freed in one place, which logs the reason once. */
 #ifndef ACRA_LIB_SESSION_H
