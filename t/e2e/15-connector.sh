@@ -22,7 +22,7 @@ export ACRA_MASTER_KEY
 svc_secret "$ACRA_MASTER_KEY"
 for id in conn_one conn_two; do
 	run 0 "$ACRA" keymaker --client_id=$id --keys_output_dir=keys --keys_public_output_dir=keys \
-		--generate_acraconnector_keys --generate_acraserver_keys
+		--generate_acraconnector_keys --generate_acraserver_keys --generate_acrawriter_keys
 done
 run 0 "$ACRA" keymaker --client_id=conn_one --keys_output_dir=rogue --keys_public_output_dir=rogue \
 	--generate_acraconnector_keys --generate_acraserver_keys
@@ -92,6 +92,30 @@ C2=$C_PORT
 assert_eq "$(pg_psql "$C2" -c 'SELECT 7')" 7 "second connector with its own client id"
 assert_grep "$ACRA_LOG" 'Secure Session with client established.*client_id=conn_two' \
 	"server took client id conn_two from the second connector"
+
+# decryption follows the connector's client id: one AcraStruct per client, stored directly
+SECRET1=acra-e2e-conn-one-secret-7c21
+SECRET2=acra-e2e-conn-two-secret-93fa
+svc_secret "$SECRET1"
+svc_secret "$SECRET2"
+printf '%s' "$SECRET1" | "$ACRA" writer --keys_dir=keys --client_id=conn_one >one.bin ||
+	fail "acra writer for conn_one"
+printf '%s' "$SECRET2" | "$ACRA" writer --keys_dir=keys --client_id=conn_two >two.bin ||
+	fail "acra writer for conn_two"
+pg_psql "$PG_PORT" -c "CREATE TABLE owned (owner text, v bytea)" >/dev/null
+pg_psql "$PG_PORT" -c "INSERT INTO owned VALUES ('one', '\\x$(od -An -v -tx1 one.bin | tr -d ' \n')'), ('two', '\\x$(od -An -v -tx1 two.bin | tr -d ' \n')')" >/dev/null
+hex_of() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+assert_eq "$(pg_psql "$C1" -c "SELECT v FROM owned WHERE owner = 'one'")" "\\x$(hex_of "$SECRET1")" \
+	"connector conn_one reads its own value decrypted"
+assert_eq "$(pg_psql "$C2" -c "SELECT v FROM owned WHERE owner = 'two'")" "\\x$(hex_of "$SECRET2")" \
+	"connector conn_two reads its own value decrypted"
+# the other client's value comes back as the stored AcraStruct (checked on the client side)
+v=$(pg_psql "$C1" -c "SELECT v FROM owned WHERE owner = 'two'")
+assert_eq "$v" "\\x$(od -An -v -tx1 two.bin | tr -d ' \n')" \
+	"connector conn_one gets conn_two's value unchanged (still an AcraStruct)"
+v=$(pg_psql "$C2" -c "SELECT v FROM owned WHERE owner = 'one'")
+assert_eq "$v" "\\x$(od -An -v -tx1 one.bin | tr -d ' \n')" \
+	"connector conn_two gets conn_one's value unchanged (still an AcraStruct)"
 
 # ---- wrong transport key: refused, nothing reaches the database
 connector_start rogue --client_id=conn_one --keys_dir=rogue --user_check_disable \
