@@ -57,6 +57,8 @@ LIB_SRCS := \
 	lib/session.c \
 	lib/tokenize.c \
 	lib/tokenstore.c \
+	lib/ssaccept.c \
+	lib/tls.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \
@@ -65,6 +67,7 @@ PROTO_SRCS := \
 
 MODE_SRCS := \
 	modes/addzone.c \
+	modes/connector.c \
 	modes/keymaker.c \
 	modes/reader.c \
 	modes/poisonrecordmaker.c \
@@ -97,6 +100,8 @@ UNIT_SRCS := \
 	t/unit/test_session.c \
 	t/unit/test_pgproxy.c \
 	t/unit/test_sym.c \
+	t/unit/test_tls.c \
+	t/unit/test_transport.c \
 	t/unit/test_pg.c \
 	t/unit/test_mysql.c \
 	t/unit/test_tokenize.c \

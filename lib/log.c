@@ -144,7 +144,7 @@ static int cef_severity(enum log_level lvl)
 
 struct field {
 	const char *key;
-	char val[128];
+	char val[264]; /* client ids are up to 256 bytes */
 };
 
 /* Context fields in key order (json and CEF sort keys, as logrus does). */

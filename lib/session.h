@@ -40,6 +40,8 @@
 
 struct session;
 struct metric;
+struct ec_priv;
+struct ssl_ctx_st;
 
 enum session_dir { SESSION_FROM_CLIENT = 0, SESSION_FROM_DB = 1 };
 
@@ -103,6 +105,49 @@ struct session_metrics {
 	struct metric *db_errors;     /* counter, failed database connects */
 };
 
+/* ---- transports ------------------------------------------------------------------------
+ * Under the hooks each side has a transport; hooks always see the plaintext protocol bytes.
+ * The client side is accepted (server role), the database side is dialled (client role).
+ * A client-side handshake (TLS, Secure Session) completes before the database is dialled,
+ * so the client id it yields is set before the hooks' open(); a database-side handshake
+ * completes before the database counts as connected. A failed handshake closes the session
+ * with one log line; no bytes pass either way. */
+enum session_transport_kind {
+	SESSION_TRANSPORT_PLAIN = 0, /* bytes as they are */
+	SESSION_TRANSPORT_TLS,       /* TLS from the first byte */
+	/* PostgreSQL: client side: an SSLRequest is answered 'S' and TLS follows (a client
+	 * that sends a StartupMessage instead stays plain; a GSSENCRequest is answered 'N');
+	 * database side: an SSLRequest goes to the database first, TLS follows its 'S', and
+	 * its 'N' (a server without SSL) leaves the connection plain. */
+	SESSION_TRANSPORT_PG_TLS,
+	SESSION_TRANSPORT_SSESSION, /* Themis Secure Session with Acra 0.82's framing */
+};
+
+/* Secure Session keys. Server role (client side): own_key is called when the connector
+ * names its client id; it returns the key to answer with (borrowed until release(handle))
+ * and peer_key maps the connector's presented id to its public key. Client role (database
+ * side, acra connector): id is announced before the handshake, own_key is called with it,
+ * and peer_key gives the server's public key whatever id the server presents. */
+struct session_ss_keys {
+	const char *id; /* client role: own client id */
+	int (*own_key)(void *arg, const char *client_id, const struct ec_priv **key,
+		       void **handle);
+	void (*release)(void *arg, void *handle);
+	int (*peer_key)(void *arg, const uint8_t *id, size_t id_len, uint8_t *pub,
+			size_t *pub_len);
+	void *arg;
+};
+
+struct session_transport {
+	enum session_transport_kind kind;
+	struct ssl_ctx_st *tls;   /* TLS, PG_TLS: borrowed SSL_CTX (lib/tls.h) */
+	const char *server_name;  /* client role TLS: name the certificate must carry */
+	bool id_from_cert;        /* server role TLS: client id from the peer certificate */
+	int id_extractor;         /* enum tls_id_extractor */
+	const struct session_ss_keys *ss; /* SSESSION */
+	long handshake_timeout_s; /* 0: 10 s */
+};
+
 /* Everything a new session needs; immutable once published (see session_listener). Owned
  * by the mode, must outlive every session created with it. */
 struct session_env {
@@ -117,6 +162,17 @@ struct session_env {
 	const struct session_hooks *hooks;
 	void *hooks_arg;
 	const struct session_metrics *metrics;
+	/* Transports (zeroed: plain on both sides). */
+	struct session_transport client_tr, db_tr;
+	const char *db_what; /* "acra server" etc. in connect errors; NULL = "db" */
+	/* Instead of dialling db_host: called once the client side is ready (its transport
+	 * handshake done, client id known) to get an already connected socket for the
+	 * "database" side, e.g. one end of a socketpair whose other end an in-process server
+	 * (acra translator's HTTP API) serves for session_client_id(s). Returns 0 and *fd
+	 * (owned by the session from then on), or an ACRA_E* code (the client is closed).
+	 * db_tr applies to it as to a dialled socket. */
+	int (*db_attach)(void *arg, struct session *s, int *fd);
+	void *db_attach_arg;
 };
 
 /* Fill env's database target from host and port (numeric addresses are pre-parsed so
@@ -144,6 +200,9 @@ void session_worker_fini(struct reactor_worker *w, void *arg);
  * end the session at once (the database refuses): a hook calling it must return right
  * after, and the glue then drops its answer. */
 void session_connect_db(struct session *s);
+
+/* Did the client side negotiate TLS (directly or after a PostgreSQL SSLRequest)? */
+bool session_client_tls(const struct session *s);
 
 /* Accessors for hooks. */
 const struct log_ctx *session_log_ctx(const struct session *s);

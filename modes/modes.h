@@ -7,6 +7,7 @@ typedef int (*mode_main_fn)(int argc, char **argv);
 /* Each returns the process exit status: 0 ok, 1 failure, 2 usage error. argv[0] is the
  * service name ("acra-server"), argv[1..] the flags. */
 int addzone_main(int argc, char **argv);
+int connector_main(int argc, char **argv);
 int keymaker_main(int argc, char **argv);
 int poisonrecordmaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);

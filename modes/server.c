@@ -29,6 +29,8 @@
 #include "lib/net.h"
 #include "lib/reactor.h"
 #include "lib/session.h"
+#include "lib/ssaccept.h"
+#include "lib/tls.h"
 #include "lib/version.h"
 #include "modes/modes.h"
 
@@ -405,6 +407,9 @@ struct server {
 	struct pgproxy_config pgcfgs[SERVER_MAX_GENERATIONS];
 	struct pgproxy_metrics pgm;
 	_Atomic int poison_exit; /* a poison record asked for shutdown */
+	/* transports (set up once at start-up; see "transports" below); keys from ks */
+	struct ssaccept_keys transport_keys;
+	SSL_CTX *tls_app, *tls_db;
 };
 
 static bool valid_id(const char *id)
@@ -587,8 +592,12 @@ static void log_client_id_source(const struct server_cfg *c)
 			 id_extractors[c->tls_identifier_extractor_type]);
 		break;
 	case CID_CONNECTOR_TLS:
-		log_info("Client id: static client_id \"%s\" over TLS from acra connector",
-			 is_set(c->client_id) ? c->client_id : "");
+		if (conf_given(c, "tls_client_id_from_cert") && c->tls_client_id_from_cert)
+			log_info("Client id: from acra connector's TLS certificate (%s)",
+				 id_extractors[c->tls_identifier_extractor_type]);
+		else
+			log_info("Client id: static client_id \"%s\" over TLS from acra connector",
+				 is_set(c->client_id) ? c->client_id : "");
 		break;
 	case CID_CONNECTOR_RAW:
 		log_info("Client id: static client_id \"%s\" over raw transport from acra "
@@ -721,6 +730,123 @@ static void pgproxy_setup(struct server *srv, const struct server_cfg *c,
 	pc->poison_arg = srv;
 }
 
+/* ---- transports ------------------------------------------------------------------------
+ * Which transport the client listener expects (DESIGN.md "Decisions", spec §2.2, §2.6):
+ *   Secure Session from acra connector    default (no client id source for direct clients)
+ *   TLS from acra connector               --acraconnector_tls_transport_enable
+ *   raw from acra connector               --acraconnector_transport_encryption_disable
+ *   direct clients                        --client_id and/or TLS with --tls_client_id_from_cert
+ * Direct PostgreSQL clients with TLS configured (tls_cert or tls_client_cert): the client's
+ * SSLRequest is answered 'S' and TLS terminated here (lib/session PG_TLS); toward the
+ * database the server sends its own SSLRequest and uses TLS if the database agrees. TLS
+ * files are read once at start-up. */
+
+static const char *pick(const char *side, const char *common)
+{
+	return is_set(side) ? side : common;
+}
+
+static int transports_setup(struct server *srv, const struct server_cfg *c)
+{
+	char err[512];
+	int rc;
+
+	if (c->cid_source == CID_SECURE_SESSION) {
+		/* the one keystore of the server (keystore_setup) holds the transport keys */
+		ssaccept_server_keys(&srv->transport_keys, srv->ks, KEYSTORE_SERVER);
+		log_info("Transport from clients: Secure Session from acra connector (keys "
+			 "<client_id>_server, peer <client_id>.pub in %s)", c->keys_dir);
+		return ACRA_OK;
+	}
+	if (c->cid_source == CID_CONNECTOR_RAW) {
+		log_info("Transport from clients: raw from acra connector");
+		return ACRA_OK;
+	}
+	if (c->cid_source == CID_CONNECTOR_TLS ||
+	    is_set(pick(c->tls_client_cert, c->tls_cert))) {
+		struct tls_files app = {
+			pick(c->tls_client_key, c->tls_key), pick(c->tls_client_cert, c->tls_cert),
+			pick(c->tls_client_ca, c->tls_ca),
+			(int)(c->tls_client_auth >= 0 ? c->tls_client_auth : c->tls_auth)
+		};
+		struct tls_files db = {
+			pick(c->tls_database_key, c->tls_key), pick(c->tls_database_cert, c->tls_cert),
+			pick(c->tls_database_ca, c->tls_ca),
+			(int)(c->tls_database_auth >= 0 ? c->tls_database_auth : c->tls_auth)
+		};
+
+		rc = tls_server_ctx_new(&srv->tls_app, &app, err, sizeof(err));
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "TLS toward clients: %s", err);
+			return rc;
+		}
+		if (c->cid_source == CID_CONNECTOR_TLS) {
+			log_info("Transport from clients: TLS from acra connector");
+			return ACRA_OK;
+		}
+		if (c->mysql_enable) {
+			log_warn("TLS toward MySQL clients is not supported: clients connect in plain");
+			return ACRA_OK;
+		}
+		rc = tls_client_ctx_new(&srv->tls_db, &db, err, sizeof(err));
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "TLS toward the database: %s", err);
+			return rc;
+		}
+		log_info("Transport from clients: PostgreSQL with TLS (SSLRequest answered 'S'); "
+			 "to the database: TLS when it accepts SSLRequest (name %s)",
+			 pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host)));
+		return ACRA_OK;
+	}
+	log_info("Transport from clients: plain, direct connections");
+	return ACRA_OK;
+}
+
+/* Fill env's transports from c with what transports_setup() prepared at start-up. A
+ * reload (SIGHUP) that needs a transport not prepared then is refused (ACRA_EINVAL). */
+static int transports_env(struct server *srv, const struct server_cfg *c,
+			  struct session_env *env)
+{
+	bool want_tls = is_set(pick(c->tls_client_cert, c->tls_cert)) && !c->mysql_enable;
+
+	if ((c->cid_source == CID_SECURE_SESSION && srv->ks == NULL) ||
+	    (c->cid_source == CID_CONNECTOR_TLS && srv->tls_app == NULL) ||
+	    ((c->cid_source == CID_STATIC || c->cid_source == CID_TLS_CERT) && want_tls &&
+	     srv->tls_db == NULL)) {
+		log_error("the client transport changed (client id source or TLS flags): restart "
+			  "acra server for it");
+		return ACRA_EINVAL;
+	}
+	switch (c->cid_source) {
+	case CID_SECURE_SESSION:
+		env->client_tr.kind = SESSION_TRANSPORT_SSESSION;
+		env->client_tr.ss = &srv->transport_keys.ops;
+		return ACRA_OK;
+	case CID_CONNECTOR_RAW:
+		return ACRA_OK;
+	case CID_CONNECTOR_TLS:
+		env->client_tr.kind = SESSION_TRANSPORT_TLS;
+		env->client_tr.tls = srv->tls_app;
+		/* 0.90-0.91: the connector's certificate names the client when asked for
+		 * explicitly; otherwise the static client id (0.82) */
+		env->client_tr.id_from_cert = conf_given(c, "tls_client_id_from_cert") &&
+					      c->tls_client_id_from_cert;
+		env->client_tr.id_extractor = c->tls_identifier_extractor_type;
+		return ACRA_OK;
+	default:
+		if (!want_tls || srv->tls_app == NULL || srv->tls_db == NULL)
+			return ACRA_OK;
+		env->client_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->client_tr.tls = srv->tls_app;
+		env->client_tr.id_from_cert = c->tls_client_id_from_cert;
+		env->client_tr.id_extractor = c->tls_identifier_extractor_type;
+		env->db_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->db_tr.tls = srv->tls_db;
+		env->db_tr.server_name = pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host));
+		return ACRA_OK;
+	}
+}
+
 static struct session_env *make_env(struct server *srv, const struct server_cfg *c)
 {
 	struct session_env *env = calloc(1, sizeof(*env));
@@ -738,6 +864,10 @@ static struct session_env *make_env(struct server *srv, const struct server_cfg 
 		pgproxy_setup(srv, c, &srv->pgcfgs[srv->n_gen]);
 		env->hooks = &pgproxy_hooks;
 		env->hooks_arg = &srv->pgcfgs[srv->n_gen];
+	}
+	if (transports_env(srv, c, env) != ACRA_OK) {
+		free(env);
+		return NULL;
 	}
 	return env;
 }
@@ -1192,6 +1322,8 @@ static void server_free(struct server *srv)
 	reactor_free(srv->reactor);
 	metrics_free(srv->metrics);
 	keystore_free(srv->ks);
+	SSL_CTX_free(srv->tls_app);
+	SSL_CTX_free(srv->tls_db);
 	for (unsigned i = 0; i < srv->n_gen; i++) {
 		free(srv->envs[i]);
 		server_cfg_free(srv->cfgs[i]);
@@ -1228,6 +1360,11 @@ int server_main(int argc, char **argv)
 	srv.reload_hooks[srv.n_reload_hooks++] = (struct server_reload_hook){ keystore_reload,
 									      &srv };
 	srv.cfg = c;
+	if (transports_setup(&srv, c) != ACRA_OK) {
+		server_cfg_free(c);
+		server_free(&srv);
+		return 1;
+	}
 	if (metrics_setup(&srv) != ACRA_OK || add_generation(&srv, c) != ACRA_OK) {
 		log_error("cannot start: out of memory");
 		if (srv.n_gen == 0)

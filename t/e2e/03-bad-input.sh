@@ -64,7 +64,7 @@ pg_start_existing || fail "PostgreSQL restarts on port $PG_PORT"
 serves "the database came back"
 
 # Port already in use at start-up: exit non-zero with a message naming the address.
-run nonzero timeout 15 "$(acra_bin)" server --db_host=127.0.0.1 --db_port="$PG_PORT" \
+run nonzero timeout 15 "$(acra_bin)" server --db_host=127.0.0.1 --db_port="$PG_PORT" --client_id=e2e_direct_client \
 	--incoming_connection_string="tcp://127.0.0.1:$P/"
 [ "$RC" -ne 124 ] || fail "second server on a taken port does not exit"
 cat "$OUT" >>"$ERR"

@@ -396,11 +396,18 @@ acra_start() {
 		export ACRA_MASTER_KEY
 	fi
 	_own_listener=1
+	_direct=--client_id=e2e_direct_client
+	[ "${ACRA_EXPECT_CONNECTOR:-0}" = 0 ] || _direct=
 	for _a in "$@"; do
 		case $_a in
 		*incoming_connection_string* | *incoming_connection_port*) _own_listener=0 ;;
+		*client_id* | *transport* | *tls_cert* | *config_file*) _direct= ;;
 		esac
 	done
+	# Without a client id source acra server expects acra connector's Secure Session; tests
+	# that talk to it directly get a static client id unless they choose a transport or set
+	# ACRA_EXPECT_CONNECTOR=1.
+	[ -z "$_direct" ] || set -- "$@" "$_direct"
 	_try=0
 	while :; do
 		SVC_SEQ=$((SVC_SEQ + 1))

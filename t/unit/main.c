@@ -33,6 +33,8 @@ static const suite_fn suites[] = {
 	http_suite,
 	server_cli_suite,
 	pg_suite,
+	tls_suite,
+	transport_suite,
 	mysql_suite,
 	pgproxy_suite,
 };

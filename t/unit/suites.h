@@ -27,6 +27,8 @@ Suite *net_suite(void);
 Suite *session_suite(void);
 Suite *server_cli_suite(void);
 Suite *pg_suite(void);
+Suite *tls_suite(void);
+Suite *transport_suite(void);
 Suite *mysql_suite(void);
 Suite *pgproxy_suite(void);
 Suite *tokenize_suite(void);

@@ -111,7 +111,8 @@ START_TEST(test_legacy_host_port_flags)
 	struct child c;
 	char port[16], api_port[16], want[128];
 	unsigned p = free_port(), ap = free_port();
-	const char *args[] = { "--db_host=127.0.0.1", "-v", "--incoming_connection_host=127.0.0.1",
+	const char *args[] = { "--db_host=127.0.0.1", "-v", "--client_id=cli_test_client",
+			       "--incoming_connection_host=127.0.0.1",
 			       "--incoming_connection_port", port, "--http_api_enable",
 			       "--incoming_connection_api_port", api_port, NULL };
 
@@ -160,7 +161,7 @@ START_TEST(test_port_in_use_exits_1)
 	char s[64];
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	socklen_t len = sizeof(sin);
-	const char *args[] = { "--db_host=127.0.0.1", s, NULL };
+	const char *args[] = { "--db_host=127.0.0.1", "--client_id=cli_test_client", s, NULL };
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
