@@ -8,11 +8,10 @@
  * the crypto inline (it is short and CPU-bound); each worker has its own codec. The
  * keystore and the token store are shared (both thread-safe / locked).
  *
- * Client id: one place decides it for a request, conn_client_id(): over TLS the id derived
- * from the client certificate (spec/acra-runtime.md §2.6), else the static --client_id. A
- * transport that authenticates the peer (Secure Session from acra connector) plugs in at
- * the same two places: conn_bev() makes the connection's bufferevent, conn_client_id()
- * reads the identity it proved. */
+ * Client id: one place decides it for a request, conn_client_id(): with Secure Session from
+ * acra connector (the default without --client_id and TLS, as Acra 0.82) the id of the
+ * connector's handshake (ss_attach / ss_bind), over TLS the id derived from the client
+ * certificate (spec/acra-runtime.md §2.6), else the static --client_id. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
