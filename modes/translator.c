@@ -257,6 +257,7 @@ struct ss_peer {
 	struct sockaddr_un name;
 	socklen_t name_len;
 	struct evhttp_connection *evcon; /* bound on the first request; NULL before */
+	bool busy;                        /* a reply is being produced or written */
 	double created;
 	char client_id[257];
 };
@@ -445,6 +446,29 @@ static void ss_bind(struct tr_worker *w, struct evhttp_request *req)
 			evhttp_connection_set_closecb(evcon, ss_closed, w);
 			return;
 		}
+}
+
+static struct ss_peer *ss_find(struct tr_worker *w, struct evhttp_connection *evcon)
+{
+	for (struct ss_peer *p = w->peers; p != NULL && evcon != NULL; p = p->next)
+		if (p->evcon == evcon)
+			return p;
+	return NULL;
+}
+
+/* Shutdown: close the connector connections that wait for their next request (as evhttp
+ * does with idle connections on the public listener); busy ones close after their reply
+ * (Connection: close). */
+static void ss_close_idle(struct tr_worker *w)
+{
+	for (struct ss_peer *p = w->peers; p != NULL;) {
+		if (p->evcon != NULL && !p->busy) {
+			evhttp_connection_free(p->evcon); /* ss_closed drops p */
+			p = w->peers;
+		} else {
+			p = p->next;
+		}
+	}
 }
 
 static const char *ss_client_id(struct tr_worker *w, struct evhttp_request *req)
@@ -1429,9 +1453,13 @@ static void conn_done(struct tr_conn *c)
 	struct tr_worker *w = c->w;
 
 	reactor_untrack(w->rw, &c->item);
-	if (w->tr->cfg->ssession) /* the connector id goes when the connection does */
+	if (w->tr->cfg->ssession) { /* the connector id goes when the connection does */
+		struct ss_peer *p = ss_find(w, c->evcon);
+
+		if (p != NULL)
+			p->busy = false;
 		evhttp_connection_set_closecb(c->evcon, ss_closed, w);
-	else
+	} else
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	free(c);
 }
@@ -1474,6 +1502,12 @@ static void conn_busy(struct tr_worker *w, struct evhttp_request *req)
 	c->w = w;
 	c->evcon = evcon;
 	c->item.cut = conn_cut;
+	if (w->tr->cfg->ssession) {
+		struct ss_peer *p = ss_find(w, evcon);
+
+		if (p != NULL)
+			p->busy = true;
+	}
 	reactor_track(w->rw, &c->item);
 	evhttp_connection_set_closecb(evcon, conn_closed, c);
 	evhttp_request_set_on_complete_cb(req, reply_sent, c);
@@ -1560,7 +1594,12 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->bound != NULL && !w->tr->cfg->ssession && atomic_load(&w->tr->stopping)) {
+	if (w->tr->cfg->ssession && atomic_load(&w->tr->stopping)) {
+		ss_close_idle(w);
+		event_del(w->watch);
+		return;
+	}
+	if (w->bound != NULL && atomic_load(&w->tr->stopping)) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
 		event_del(w->watch);

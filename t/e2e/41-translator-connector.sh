@@ -121,3 +121,23 @@ assert_eq "$(code "$A/v1/decrypt" --data-binary @alpha.acrastruct)" 200 \
 	"conn_alpha still served after the refusals"
 kill -0 "$TR_PID" || fail "translator alive"
 ok "translator alive"
+
+# SIGTERM with an idle keep-alive connection from a connector: closed, graceful exit 0
+/usr/bin/python3 -c '
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/v1/decrypt", open("alpha.acrastruct", "rb").read())
+r = c.getresponse(); r.read(); print(r.status, flush=True)
+time.sleep(4)' "${A##*:}" >idle.out 2>&1 &
+IDLE_PID=$!
+sleep 1
+assert_eq "$(cat idle.out)" 200 "keep-alive request before the shutdown"
+t0=$(now_ms)
+kill -TERM "$TR_PID"
+TR_RC=0
+wait "$TR_PID" || TR_RC=$?
+svc_unregister "$TR_PID"
+assert_eq "$TR_RC" 0 "SIGTERM with an idle connector connection: exit 0"
+[ $(($(now_ms) - t0)) -lt 5000 ] || fail "shutdown does not wait for idle connector connections"
+ok "shutdown does not wait for idle connector connections"
+wait "$IDLE_PID" || true
