@@ -8,22 +8,24 @@
  * the crypto inline (it is short and CPU-bound); each worker has its own codec. The
  * keystore and the token store are shared (both thread-safe / locked).
  *
- * Client id: one place decides it for a request, conn_client_id(): over TLS the id derived
- * from the client certificate (spec/acra-runtime.md §2.6), else the static --client_id. A
- * transport that authenticates the peer (Secure Session from acra connector) plugs in at
- * the same two places: conn_bev() makes the connection's bufferevent, conn_client_id()
- * reads the identity it proved. */
+ * Client id: one place decides it for a request, conn_client_id(): with Secure Session from
+ * acra connector (the default without --client_id and TLS, as Acra 0.82) the id of the
+ * connector's handshake (ss_attach / ss_bind), over TLS the id derived from the client
+ * certificate (spec/acra-runtime.md §2.6), else the static --client_id. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,8 @@
 #include "lib/metrics.h"
 #include "lib/net.h"
 #include "lib/reactor.h"
+#include "lib/session.h"
+#include "lib/ssaccept.h"
 #include "lib/tokenize.h"
 #include "lib/tokenstore.h"
 #include "lib/version.h"
@@ -79,9 +83,11 @@ struct tr_cfg {
 	long tls_auth;
 	int tls_identifier_extractor_type;
 	bool tls_transport_enable, client_id_from_connection;
+	bool connector_raw;
 
 	struct net_addr listen_addr, metrics_addr;
 	bool metrics_enabled, tls;
+	bool ssession; /* Secure Session from acra connector on the HTTP listener */
 };
 
 static const char *const id_extractors[] = { "distinguished_name", "serial_number", NULL };
@@ -140,9 +146,9 @@ static const struct conf_opt tr_opts[] = {
 		  "from requests"),
 	CONF_IGNORED("securesession_id", CONF_T_STR, "acra_translator",
 		     "Id that will be sent in secure session"),
-	CONF_IGNORED("acraconnector_transport_encryption_disable", CONF_T_BOOL, "false",
-		     "Enable this flag to omit AcraConnector and connect client app to "
-		     "AcraTranslator directly"),
+	CONF_BOOL("acraconnector_transport_encryption_disable", T, connector_raw, "false",
+		  "Enable this flag to omit AcraConnector and connect client app to "
+		  "AcraTranslator directly"),
 	CONF_IGNORED("keystore_cache_on_start_enable", CONF_T_BOOL, "true",
 		     "Load all keys to cache on start"),
 	CONF_IGNORED("keystore_encryption_type", CONF_T_STR, "master_key",
@@ -213,6 +219,11 @@ struct tr {
 	struct http_server *metrics_http;
 	int listen_fd;
 	SSL_CTX *ssl_ctx;
+	/* Secure Session from acra connector: the listener runs lib/session's handshake and
+	 * attaches each authenticated connection to the worker's evhttp (ss_attach). */
+	struct ssaccept_keys ss_keys;
+	struct session_env ss_env;
+	struct session_listener ss_listener;
 	struct event *sig_term, *sig_int;
 	_Atomic bool stopping; /* SIGTERM/SIGINT seen: workers stop accepting */
 	struct metric *connections;
@@ -228,6 +239,27 @@ struct tr_worker {
 	struct evhttp_bound_socket *bound;
 	struct event *watch; /* notices the start of a shutdown */
 	struct codec *codec;
+	/* Secure Session mode: lib/session's per-worker state, the private listener the
+	 * decrypted connections reach this evhttp through, and the connector ids bound to
+	 * them. */
+	void *session_worker;
+	struct sockaddr_un ss_addr;
+	socklen_t ss_addr_len;
+	struct ss_peer *peers;
+};
+
+/* A connection from acra connector after its Secure Session handshake: the local end of
+ * the decrypted stream is a unix socket with a kernel-assigned abstract name, connected to
+ * the worker's private listener. The evhttp connection that accepted it is found by that
+ * name (and by the peer being this process) on its first request. */
+struct ss_peer {
+	struct ss_peer *next;
+	struct sockaddr_un name;
+	socklen_t name_len;
+	struct evhttp_connection *evcon; /* bound on the first request; NULL before */
+	bool busy;                        /* a reply is being produced or written */
+	double created;
+	char client_id[257];
 };
 
 /* A connection whose reply is being sent: tracked by the reactor so that a shutdown waits
@@ -303,10 +335,175 @@ static const char *tls_client_id(struct tr_worker *w, SSL *ssl)
 	return id;
 }
 
+/* ---- Secure Session from acra connector ---- */
+
+/* The worker whose thread runs: set by ss_accept, read by ss_attach (a session stays on
+ * the worker that accepted it). */
+static _Thread_local struct tr_worker *tl_worker;
+
+static void ss_peer_drop(struct tr_worker *w, struct ss_peer **pp)
+{
+	struct ss_peer *p = *pp;
+
+	(void)w;
+	*pp = p->next;
+	sodium_memzero(p, sizeof(*p));
+	free(p);
+}
+
+static void ss_forget(struct tr_worker *w, struct evhttp_connection *evcon)
+{
+	for (struct ss_peer **pp = &w->peers; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->evcon == evcon) {
+			ss_peer_drop(w, pp);
+			return;
+		}
+}
+
+static void ss_closed(struct evhttp_connection *evcon, void *arg)
+{
+	ss_forget(arg, evcon);
+}
+
+/* db_attach of the Secure Session listener: connect a new socket to the worker's private
+ * listener and remember the authenticated connector id under its name. Entries never
+ * bound to a request (the connection closed before sending one) expire after the HTTP
+ * timeout, and an entry whose name the kernel hands out again is replaced. */
+static int ss_attach(void *arg, struct session *s, int *fd)
+{
+	struct tr_worker *w = tl_worker;
+	const char *cid = session_client_id(s);
+	struct ss_peer *p;
+	double now = now_s(), ttl;
+	int sk;
+
+	(void)arg;
+	if (w == NULL || cid == NULL || *cid == '\0')
+		return ACRA_EINVAL;
+	ttl = (double)w->tr->cfg->http_timeout + 10.0;
+	for (struct ss_peer **pp = &w->peers; *pp != NULL;) {
+		if ((*pp)->evcon == NULL && now - (*pp)->created > ttl)
+			ss_peer_drop(w, pp);
+		else
+			pp = &(*pp)->next;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return ACRA_ENOMEM;
+	p->name.sun_family = AF_UNIX;
+	p->name_len = sizeof(p->name);
+	sk = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sk < 0 || bind(sk, (struct sockaddr *)&p->name, sizeof(sa_family_t)) != 0 ||
+	    getsockname(sk, (struct sockaddr *)&p->name, &p->name_len) != 0 ||
+	    connect(sk, (struct sockaddr *)&w->ss_addr, w->ss_addr_len) != 0) {
+		clog_warn(session_log_ctx(s), "cannot hand the connection to the HTTP server: %s",
+			  strerror(errno));
+		if (sk >= 0)
+			close(sk);
+		free(p);
+		return ACRA_EIO;
+	}
+	for (struct ss_peer **pp = &w->peers; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->name_len == p->name_len &&
+		    memcmp(&(*pp)->name, &p->name, p->name_len) == 0) {
+			ss_peer_drop(w, pp);
+			break;
+		}
+	snprintf(p->client_id, sizeof(p->client_id), "%s", cid);
+	p->created = now;
+	p->next = w->peers;
+	w->peers = p;
+	clog_debug(session_log_ctx(s), "Secure Session from acra connector, client id %s", cid);
+	*fd = sk;
+	return ACRA_OK;
+}
+
+/* First request of a connection in Secure Session mode: bind it to its ss_peer. A peer
+ * that is not this process, or whose name is unknown, stays without a client id. */
+static void ss_bind(struct tr_worker *w, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct sockaddr_un peer;
+	socklen_t peer_len = sizeof(peer);
+	struct ucred cr;
+	socklen_t cr_len = sizeof(cr);
+	int fd;
+
+	if (bev == NULL)
+		return;
+	for (struct ss_peer *p = w->peers; p != NULL; p = p->next)
+		if (p->evcon == evcon)
+			return;
+	fd = bufferevent_getfd(bev);
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cr_len) != 0 || cr.pid != getpid())
+		return;
+	for (struct ss_peer *p = w->peers; p != NULL; p = p->next)
+		if (p->evcon == NULL && p->name_len == peer_len &&
+		    memcmp(&p->name, &peer, peer_len) == 0) {
+			p->evcon = evcon;
+			evhttp_connection_set_closecb(evcon, ss_closed, w);
+			return;
+		}
+}
+
+static struct ss_peer *ss_find(struct tr_worker *w, struct evhttp_connection *evcon)
+{
+	for (struct ss_peer *p = w->peers; p != NULL && evcon != NULL; p = p->next)
+		if (p->evcon == evcon)
+			return p;
+	return NULL;
+}
+
+/* Shutdown: close the connector connections that wait for their next request (as evhttp
+ * does with idle connections on the public listener); busy ones close after their reply
+ * (Connection: close). */
+static void ss_close_idle(struct tr_worker *w)
+{
+	for (struct ss_peer *p = w->peers; p != NULL;) {
+		if (p->evcon != NULL && !p->busy) {
+			evhttp_connection_free(p->evcon); /* ss_closed drops p */
+			p = w->peers;
+		} else {
+			p = p->next;
+		}
+	}
+}
+
+static const char *ss_client_id(struct tr_worker *w, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	for (struct ss_peer *p = w->peers; p != NULL && evcon != NULL; p = p->next)
+		if (p->evcon == evcon)
+			return p->client_id;
+	return NULL;
+}
+
+/* reactor_accept_fn of the Secure Session listener: lib/session keeps its per-worker state
+ * in the worker slot, the translator its own; the slot holds lib/session's during the
+ * call. */
+static void ss_accept(struct reactor_worker *rw, int fd, const struct sockaddr *peer,
+		      socklen_t peer_len, void *arg)
+{
+	struct tr *tr = arg;
+	struct tr_worker *w = reactor_worker_data(rw);
+
+	tl_worker = w;
+	reactor_worker_set_data(rw, w->session_worker);
+	session_accept(rw, fd, peer, peer_len, &tr->ss_listener);
+	reactor_worker_set_data(rw, w);
+}
+
 static struct bytes conn_client_id(struct tr_worker *w, struct evhttp_request *req)
 {
 	const char *cid = w->tr->cfg->client_id;
 
+	if (w->tr->cfg->ssession) {
+		cid = ss_client_id(w, req);
+		return (struct bytes){ (const uint8_t *)cid, cid != NULL ? strlen(cid) : 0 };
+	}
 	if (w->tr->ssl_ctx != NULL) {
 		struct evhttp_connection *ec = evhttp_request_get_connection(req);
 		struct bufferevent *bev = ec != NULL ? evhttp_connection_get_bufferevent(ec) : NULL;
@@ -1253,15 +1450,27 @@ static const char *method_text(enum evhttp_cmd_type m)
  * its reply is written (reply_sent) or the connection goes away (conn_closed) or is cut. */
 static void conn_done(struct tr_conn *c)
 {
-	reactor_untrack(c->w->rw, &c->item);
-	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	struct tr_worker *w = c->w;
+
+	reactor_untrack(w->rw, &c->item);
+	if (w->tr->cfg->ssession) { /* the connector id goes when the connection does */
+		struct ss_peer *p = ss_find(w, c->evcon);
+
+		if (p != NULL)
+			p->busy = false;
+		evhttp_connection_set_closecb(c->evcon, ss_closed, w);
+	} else
+		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	free(c);
 }
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-	(void)evcon;
+	struct tr_worker *w = ((struct tr_conn *)arg)->w;
+
 	conn_done(arg);
+	if (w->tr->cfg->ssession)
+		ss_forget(w, evcon);
 }
 
 static void conn_cut(struct reactor_item *it)
@@ -1293,6 +1502,12 @@ static void conn_busy(struct tr_worker *w, struct evhttp_request *req)
 	c->w = w;
 	c->evcon = evcon;
 	c->item.cut = conn_cut;
+	if (w->tr->cfg->ssession) {
+		struct ss_peer *p = ss_find(w, evcon);
+
+		if (p != NULL)
+			p->busy = true;
+	}
 	reactor_track(w->rw, &c->item);
 	evhttp_connection_set_closecb(evcon, conn_closed, c);
 	evhttp_request_set_on_complete_cb(req, reply_sent, c);
@@ -1308,6 +1523,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "";
+	if (w->tr->cfg->ssession)
+		ss_bind(w, req);
 	conn_busy(w, req);
 	if (atomic_load(&w->tr->stopping)) /* shutting down: no more requests on it */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
@@ -1377,11 +1594,46 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (w->tr->cfg->ssession && atomic_load(&w->tr->stopping)) {
+		ss_close_idle(w);
+		event_del(w->watch);
+		return;
+	}
 	if (w->bound != NULL && atomic_load(&w->tr->stopping)) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
 		event_del(w->watch);
 	}
+}
+
+static void worker_fini(struct reactor_worker *rw, void *arg);
+
+/* Secure Session mode: the worker's evhttp listens on a private abstract unix socket that
+ * only this process's connections are served on (ss_bind checks the peer). */
+static int ss_private_listener(struct tr_worker *w, struct reactor_worker *rw)
+{
+	uint8_t rnd[8];
+	char name[96];
+	int fd, n;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	n = snprintf(name, sizeof(name), "acra-translator-%ld-%u-%02x%02x%02x%02x%02x%02x%02x%02x",
+		     (long)getpid(), reactor_worker_index(rw), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		     rnd[5], rnd[6], rnd[7]);
+	memset(&w->ss_addr, 0, sizeof(w->ss_addr));
+	w->ss_addr.sun_family = AF_UNIX;
+	memcpy(w->ss_addr.sun_path + 1, name, (size_t)n); /* sun_path[0] = 0: abstract */
+	w->ss_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&w->ss_addr, w->ss_addr_len) != 0 ||
+	    listen(fd, 1024) != 0) {
+		log_error("cannot listen for Secure Session connections: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int worker_init(struct reactor_worker *rw, void *arg)
@@ -1396,7 +1648,7 @@ static int worker_init(struct reactor_worker *rw, void *arg)
 	w->rw = rw;
 	w->codec = codec_new();
 	w->http = evhttp_new(reactor_worker_base(rw));
-	fd = dup(tr->listen_fd);
+	fd = tr->cfg->ssession ? ss_private_listener(w, rw) : dup(tr->listen_fd);
 	w->watch = event_new(reactor_worker_base(rw), -1, EV_PERSIST, watch_cb, w);
 	if (w->codec == NULL || w->http == NULL || fd < 0 || w->watch == NULL ||
 	    (w->bound = evhttp_accept_socket_with_handle(w->http, fd)) == NULL) {
@@ -1423,6 +1675,14 @@ static int worker_init(struct reactor_worker *rw, void *arg)
 						    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_bevcb(w->http, conn_bev, w);
 	evhttp_set_gencb(w->http, dispatch, w);
+	if (tr->cfg->ssession) {
+		if (session_worker_init(rw, tr->reactor) != ACRA_OK) {
+			reactor_worker_set_data(rw, w);
+			worker_fini(rw, NULL);
+			return ACRA_ENOMEM;
+		}
+		w->session_worker = reactor_worker_data(rw);
+	}
 	reactor_worker_set_data(rw, w);
 	return ACRA_OK;
 }
@@ -1437,6 +1697,12 @@ static void worker_fini(struct reactor_worker *rw, void *arg)
 	event_free(w->watch);
 	evhttp_free(w->http);
 	codec_free(w->codec);
+	while (w->peers != NULL)
+		ss_peer_drop(w, &w->peers);
+	if (w->session_worker != NULL) {
+		reactor_worker_set_data(rw, w->session_worker);
+		session_worker_fini(rw, NULL);
+	}
 	free(w);
 	reactor_worker_set_data(rw, NULL);
 }
@@ -1574,6 +1840,9 @@ static int tr_cfg_check(struct tr_cfg *c)
 	if (c->tls && c->tls_auth >= 3 && !is_set(c->tls_ca))
 		return cfg_error("--tls_auth=%ld verifies client certificates: set --tls_ca",
 				 c->tls_auth);
+	/* Acra 0.82: Secure Session from acra connector unless a direct client id source
+	 * (static --client_id, TLS) or the raw transport is configured. */
+	c->ssession = !is_set(c->client_id) && !c->tls && !c->connector_raw;
 	return ACRA_OK;
 }
 
@@ -1724,10 +1993,12 @@ static int tr_run(struct tr *tr)
 	char err[512], addr[NET_HOST_MAX + 80];
 	int rc;
 
-	rc = net_listen(&c->listen_addr, false, 1024, &tr->listen_fd, err, sizeof(err));
-	if (rc != ACRA_OK) {
-		log_code(LOG_ERROR, LOG_CODE_LISTEN, "%s", err);
-		return 1;
+	if (!c->ssession) {
+		rc = net_listen(&c->listen_addr, false, 1024, &tr->listen_fd, err, sizeof(err));
+		if (rc != ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_LISTEN, "%s", err);
+			return 1;
+		}
 	}
 	rc = reactor_new(&tr->reactor, (unsigned)c->worker_threads);
 	if (rc != ACRA_OK) {
@@ -1736,6 +2007,20 @@ static int tr_run(struct tr *tr)
 		return 1;
 	}
 	reactor_on_worker(tr->reactor, worker_init, worker_fini, tr);
+	if (c->ssession) {
+		ssaccept_server_keys(&tr->ss_keys, tr->ks, KEYSTORE_TRANSLATOR);
+		tr->ss_env.client_tr.kind = SESSION_TRANSPORT_SSESSION;
+		tr->ss_env.client_tr.ss = &tr->ss_keys.ops;
+		tr->ss_env.db_attach = ss_attach;
+		tr->ss_env.db_attach_arg = tr;
+		tr->ss_env.db_what = "HTTP server";
+		session_listener_publish(&tr->ss_listener, &tr->ss_env);
+		if (reactor_listen(tr->reactor, &c->listen_addr, ss_accept, tr, err, sizeof(err)) !=
+		    ACRA_OK) {
+			log_code(LOG_ERROR, LOG_CODE_LISTEN, "%s", err);
+			return 1;
+		}
+	}
 	tr->sig_term = evsignal_new(reactor_main_base(tr->reactor), SIGTERM, on_stop_signal, tr);
 	tr->sig_int = evsignal_new(reactor_main_base(tr->reactor), SIGINT, on_stop_signal, tr);
 	if (tr->sig_term == NULL || tr->sig_int == NULL || event_add(tr->sig_term, NULL) != 0 ||
@@ -1791,9 +2076,19 @@ int translator_main(int argc, char **argv)
 	signal(SIGCHLD, SIG_IGN); /* poison scripts run without being waited for */
 	log_info("Starting service acra-translator [pid=%ld], compatible with Acra %s",
 		 (long)getpid(), ACRA_COMPAT_VERSION);
+	if (c->ssession)
+		log_info("Transport from clients: Secure Session from acra connector (keys "
+			 "<client_id>_translator, peer <client_id>.pub in %s); client id from its "
+			 "handshake", c->keys_dir);
+	else if (c->tls)
+		log_info("Transport from clients: TLS");
+	else if (c->connector_raw)
+		log_info("Transport from clients: raw (acraconnector_transport_encryption_disable)");
+	else
+		log_info("Transport from clients: plain HTTP");
 	if (is_set(c->client_id))
 		log_info("Client id: static client_id \"%s\" for every request", c->client_id);
-	else
+	else if (!c->ssession)
 		log_warn("No --client_id: requests must name a zone, others fail with "
 			 "\"clientID is empty\"");
 	rc = metrics_setup(&tr);
