@@ -105,7 +105,10 @@ while True:
 PY
 pids="$pids $!"
 aport=$(freeport)
-"$ACRA" server --db_host=127.0.0.1 --db_port="$dbport" --keys_dir=ksA -d \
+# The echo "database" speaks no SQL protocol: run the server in MySQL mode, whose bytes are
+# relayed without parsing, so that this test exercises the Secure Session transport alone
+# (the PostgreSQL parser would rightly refuse an arbitrary byte stream).
+"$ACRA" server --db_host=127.0.0.1 --db_port="$dbport" --keys_dir=ksA -d --mysql_enable \
 	--incoming_connection_string="tcp://127.0.0.1:$aport/" >srv.log 2>&1 &
 pids="$pids $!"
 waitport "$aport" || { cat srv.log; exit 1; }
