@@ -42,6 +42,7 @@ LIB_SRCS := \
 	lib/keystore/fs.c \
 	lib/keystore/keystore.c \
 	lib/keystore/master.c \
+	lib/keystore/master_flags.c \
 	lib/keystore/redis.c \
 	lib/httpc.c \
 	lib/keystore/kms.c \

@@ -7,11 +7,14 @@
  * set: connector, server, translator and storage key pairs of --client_id. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/conf.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/kms.h"
+#include "lib/keystore/master_flags.h"
 #include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
@@ -25,10 +28,10 @@ struct keymaker_cfg {
 	bool gen_connector, gen_server, gen_translator, gen_writer;
 	bool gen_sym, gen_hmac, gen_log, gen_poison;
 	char *keystore;
-	char *encryption_type;
 	char *tls_cert, *tls_client_id_cert;
 	struct keystore_redis_opts redis;
-	char *vault_api, *kms_type;
+	struct keystore_master_flags master;
+	char *kms_key_policy;
 };
 
 static const struct conf_opt keymaker_opts[] = {
@@ -57,24 +60,18 @@ static const struct conf_opt keymaker_opts[] = {
 		  "Generate keypair and symmetric key for poison records"),
 	CONF_STR("keystore", struct keymaker_cfg, keystore, NULL,
 		 "Keystore format: v1 (v2 is not supported)"),
-	CONF_STR("keystore_encryption_type", struct keymaker_cfg, encryption_type,
-		 "env_master_key", "Key encryption strategy: env_master_key"),
+	KEYSTORE_MASTER_CONF(struct keymaker_cfg, master),
+	CONF_STR("kms_key_policy", struct keymaker_cfg, kms_key_policy, "create",
+		 "KMS key policy: create (make alias/acra_master_key)"),
 	CONF_STR("tls_cert", struct keymaker_cfg, tls_cert, NULL,
 		 "Client id from a certificate (not supported: use --client_id)"),
 	CONF_STR("tls_client_id_cert", struct keymaker_cfg, tls_client_id_cert, NULL,
 		 "Client id from a certificate (not supported: use --client_id)"),
 	KEYSTORE_REDIS_CONF(struct keymaker_cfg, redis, "0"),
-	CONF_STR("vault_connection_api_string", struct keymaker_cfg, vault_api, NULL,
-		 "HashiCorp Vault master key (not supported)"),
-	CONF_STR("kms_type", struct keymaker_cfg, kms_type, NULL, "AWS KMS (not supported)"),
 	CONF_IGNORED("generate_acrawebconfig_keys", CONF_T_BOOL, "false",
 		     "AcraWebconfig basic auth key (AcraWebconfig is not part of acra)"),
 	CONF_IGNORED("tls_identifier_extractor_type", CONF_T_STR, "distinguished_name",
 		     "How the client id is taken from a certificate"),
-	CONF_IGNORED("kms_key_policy", CONF_T_STR, "create", "KMS key policy"),
-	CONF_IGNORED("kms_credentials_path", CONF_T_STR, NULL, "KMS credentials file"),
-	CONF_IGNORED("vault_secrets_path", CONF_T_STR, "secret/", "Vault KV path"),
-	CONF_IGNORED("vault_tls_transport_enable", CONF_T_BOOL, "false", "TLS to Vault"),
 	CONF_END
 };
 
@@ -122,8 +119,6 @@ static int keymaker_check(const struct keymaker_cfg *c)
 	} unsupported[] = {
 		{ offsetof(struct keymaker_cfg, tls_cert), "tls_cert" },
 		{ offsetof(struct keymaker_cfg, tls_client_id_cert), "tls_client_id_cert" },
-		{ offsetof(struct keymaker_cfg, vault_api), "vault_connection_api_string" },
-		{ offsetof(struct keymaker_cfg, kms_type), "kms_type" },
 	};
 	const char *id = c->client_id != NULL ? c->client_id : "";
 
@@ -133,11 +128,10 @@ static int keymaker_check(const struct keymaker_cfg *c)
 				unsupported[i].flag);
 			return 1;
 		}
-	if (strcmp(c->encryption_type, "env_master_key") != 0) {
-		fprintf(stderr,
-			"acra-keymaker: --keystore_encryption_type=%.64s is not supported "
-			"(supported: env_master_key)\n",
-			c->encryption_type);
+	if (nonempty(c->kms_key_policy) && strcmp(c->kms_key_policy, "create") != 0) {
+		fprintf(stderr, "acra-keymaker: --kms_key_policy=%.64s is not supported "
+				"(supported: create)\n",
+			c->kms_key_policy);
 		return 1;
 	}
 	if (nonempty(c->keystore) && strcmp(c->keystore, "v1") != 0) {
@@ -161,6 +155,34 @@ static int keymaker_check(const struct keymaker_cfg *c)
 	return 0;
 }
 
+/* --generate_master_key=FILE with kms_encrypted_master_key: a new KMS key under
+ * alias/acra_master_key encrypts 32 random bytes; FILE receives the KMS blob. */
+static int generate_kms_master_key(const struct keymaker_cfg *c)
+{
+	struct kms_opts ko = { 0 };
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	int rc;
+
+	rc = kms_check_type(c->master.kms_type != NULL ? c->master.kms_type : "");
+	if (rc == ACRA_OK)
+		rc = kms_load_credentials(c->master.kms_credentials_path != NULL
+						  ? c->master.kms_credentials_path
+						  : "",
+					  &ko);
+	if (rc == ACRA_OK)
+		rc = kms_create_master_key(&ko, NULL, &blob, &blob_len);
+	if (rc == ACRA_OK)
+		rc = kms_write_blob_file(c->master_file, blob, blob_len);
+	if (rc == ACRA_OK)
+		log_info("wrote a new KMS-encrypted master key to %s; use it with: export "
+			 "ACRA_MASTER_KEY=$(base64 -w0 %s)",
+			 c->master_file, c->master_file);
+	free(blob);
+	kms_opts_clear(&ko);
+	return rc;
+}
+
 static int keymaker_run(const struct keymaker_cfg *c)
 {
 	struct keystore_opts o = { 0 };
@@ -171,6 +193,8 @@ static int keymaker_run(const struct keymaker_cfg *c)
 	bool any = false;
 	int rc;
 
+	if (nonempty(c->master_file) && c->master.encryption_type == KS_ENC_KMS_MASTER)
+		return generate_kms_master_key(c);
 	if (nonempty(c->master_file)) {
 		rc = keystore_master_key_generate(c->master_file);
 		if (rc != ACRA_OK)
@@ -182,7 +206,7 @@ static int keymaker_run(const struct keymaker_cfg *c)
 				 c->master_file, c->master_file);
 		return rc;
 	}
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&c->master, &master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
 			 keystore_last_error());

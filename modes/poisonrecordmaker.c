@@ -14,6 +14,7 @@
 #include "lib/crypto/poison.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
 #include "lib/log.h"
 #include "modes/modes.h"
 
@@ -25,6 +26,7 @@ struct prm_cfg {
 	char *keys_dir_public;
 	long data_length;
 	int type;
+	struct keystore_master_flags master;
 };
 
 static const struct conf_opt prm_opts[] = {
@@ -37,6 +39,7 @@ static const struct conf_opt prm_opts[] = {
 		 "1..100"),
 	CONF_ENUM("type", struct prm_cfg, type, "acrastruct", poison_types,
 		  "Type of poison record: \"acrastruct\" | \"acrablock\""),
+	KEYSTORE_MASTER_CONF(struct prm_cfg, master),
 	CONF_END
 };
 
@@ -58,7 +61,7 @@ static int prm_run(const struct prm_cfg *c)
 	int rc;
 
 	if (block) {
-		rc = keystore_master_key_load(NULL, &master);
+		rc = keystore_master_key_from_flags(&c->master, &master);
 		if (rc != ACRA_OK) {
 			fprintf(stderr, "acra-poisonrecordmaker: can't load master key: %s\n",
 				keystore_last_error());

@@ -20,6 +20,7 @@
 #include "lib/crypto/zone.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
 #include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
@@ -31,6 +32,7 @@ struct reader_cfg {
 	struct conf_base base;
 	char *keys_dir;
 	struct keystore_redis_opts redis;
+	struct keystore_master_flags master;
 	char *client_id;
 	char *zone_id;
 };
@@ -43,6 +45,7 @@ static const struct conf_opt reader_opts[] = {
 	CONF_STR("zone_id", struct reader_cfg, zone_id, NULL,
 		 "Zone ID: decrypt with the zone's keys and the zone id as context"),
 	KEYSTORE_REDIS_CONF(struct reader_cfg, redis, "0"),
+	KEYSTORE_MASTER_CONF(struct reader_cfg, master),
 	CONF_END
 };
 
@@ -138,7 +141,7 @@ static int reader_run(const struct reader_cfg *c)
 		fail("input is not one AcraStruct or AcraBlock");
 		goto out;
 	}
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&c->master, &master);
 	if (rc != ACRA_OK) {
 		fail("can't load master key: %s", keystore_last_error());
 		goto out;

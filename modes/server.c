@@ -23,6 +23,8 @@
 #include "lib/conf.h"
 #include "lib/http.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
+#include "lib/keystore/redis.h"
 #include "lib/pgproxy.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -50,8 +52,6 @@ enum client_id_source {
 };
 
 static const char *const id_extractors[] = { "distinguished_name", "serial_number", NULL };
-static const char *const keystore_enc_types[] = { "master_key", "kms_encrypted_master_key",
-						  "vault_master_key", "kms_per_client", NULL };
 
 struct server_cfg {
 	struct conf_base base;
@@ -70,13 +70,8 @@ struct server_cfg {
 	char *keys_dir;
 	long keystore_cache_size;
 	bool keystore_cache_on_start_enable;
-	int keystore_encryption_type;
-	char *redis_host_port, *redis_password;
-	long redis_db_keys, redis_db_tokens;
-	char *vault_connection_api_string, *vault_secrets_path, *vault_tls_ca_path;
-	char *vault_tls_client_cert, *vault_tls_client_key;
-	bool vault_tls_transport_enable;
-	char *kms_type, *kms_credentials_path;
+	struct keystore_master_flags master;
+	struct keystore_redis_opts redis;
 	/* client identity and transports */
 	bool zonemode_enable;
 	char *securesession_id;
@@ -152,33 +147,9 @@ static const struct conf_opt server_opts[] = {
 		 "limits, -1 - turn off cache. Default is 1000"),
 	CONF_BOOL("keystore_cache_on_start_enable", S, keystore_cache_on_start_enable, "true",
 		  "Load all keys to cache on start"),
-	CONF_ENUM("keystore_encryption_type", S, keystore_encryption_type, "master_key",
-		  keystore_enc_types,
-		  "Keystore encryptor strategy: master_key, kms_encrypted_master_key, "
-		  "vault_master_key or kms_per_client"),
-	CONF_STR("redis_host_port", S, redis_host_port, NULL,
-		 "<host>:<port> used to connect to Redis"),
-	CONF_STR("redis_password", S, redis_password, NULL, "Password to Redis database"),
-	CONF_INT("redis_db_keys", S, redis_db_keys, "-1", -1, 1000000, "Number of Redis database for keys"),
-	CONF_INT("redis_db_tokens", S, redis_db_tokens, "-1", -1, 1000000,
-		 "Number of Redis database for tokens"),
-	CONF_STR("vault_connection_api_string", S, vault_connection_api_string, NULL,
-		 "Connection string (http://x.x.x.x:yyyy) for loading ACRA_MASTER_KEY from "
-		 "HashiCorp Vault"),
-	CONF_STR("vault_secrets_path", S, vault_secrets_path, "secret/",
-		 "KV Secret Path (secret/) for reading ACRA_MASTER_KEY from HashiCorp Vault"),
-	CONF_STR("vault_tls_ca_path", S, vault_tls_ca_path, NULL,
-		 "Path to CA certificate for HashiCorp Vault certificate validation"),
-	CONF_STR("vault_tls_client_cert", S, vault_tls_client_cert, NULL,
-		 "Path to client TLS certificate for reading ACRA_MASTER_KEY from HashiCorp Vault"),
-	CONF_STR("vault_tls_client_key", S, vault_tls_client_key, NULL,
-		 "Path to private key of the client TLS certificate for reading ACRA_MASTER_KEY "
-		 "from HashiCorp Vault"),
-	CONF_BOOL("vault_tls_transport_enable", S, vault_tls_transport_enable, "false",
-		  "Use TLS to encrypt transport with HashiCorp Vault"),
-	CONF_STR("kms_type", S, kms_type, NULL, "KMS type for using: <aws>"),
-	CONF_STR("kms_credentials_path", S, kms_credentials_path, NULL,
-		 "KMS credentials JSON file path"),
+	KEYSTORE_MASTER_CONF(S, master),
+	KEYSTORE_REDIS_CONF(S, redis, "-1"),
+	KEYSTORE_REDIS_CONF_TOKENS(S, redis),
 
 	CONF_BOOL("zonemode_enable", S, zonemode_enable, "false", "Turn on zone mode"),
 	CONF_STR("securesession_id", S, securesession_id, "acra_server",
@@ -647,7 +618,7 @@ static int keystore_setup(struct server *srv, const struct server_cfg *c)
 	struct secret *master = NULL;
 	int rc;
 
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&c->master, &master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
 			 keystore_last_error());
@@ -657,7 +628,9 @@ static int keystore_setup(struct server *srv, const struct server_cfg *c)
 	o.dir = c->keys_dir;
 	o.cache_size = c->keystore_cache_size;
 	o.master_key = master;
-	rc = keystore_open(&srv->ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, true, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&srv->ks, &o);
 	secret_free(master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot open keystore %s: %s",

@@ -50,6 +50,8 @@
 #include "lib/crypto/zone.h"
 #include "lib/http.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/net.h"
@@ -71,6 +73,8 @@ struct tr_cfg {
 	char *http_string, *grpc_string;
 	long close_timeout;
 	char *keys_dir;
+	struct keystore_master_flags master;
+	struct keystore_redis_opts redis;
 	long keystore_cache_size;
 	char *client_id;
 	bool poison_detect_enable, poison_shutdown_enable;
@@ -151,21 +155,9 @@ static const struct conf_opt tr_opts[] = {
 		  "AcraTranslator directly"),
 	CONF_IGNORED("keystore_cache_on_start_enable", CONF_T_BOOL, "true",
 		     "Load all keys to cache on start"),
-	CONF_IGNORED("keystore_encryption_type", CONF_T_STR, "master_key",
-		     "Keystore encryptor strategy"),
-	CONF_IGNORED("redis_host_port", CONF_T_STR, NULL, "<host>:<port> used to connect to Redis"),
-	CONF_IGNORED("redis_password", CONF_T_STR, NULL, "Password to Redis database"),
-	CONF_IGNORED("redis_db_keys", CONF_T_INT, "-1", "Number of Redis database for keys"),
-	CONF_IGNORED("redis_db_tokens", CONF_T_INT, "-1", "Number of Redis database for tokens"),
-	CONF_IGNORED("vault_connection_api_string", CONF_T_STR, NULL,
-		     "Connection string for loading ACRA_MASTER_KEY from HashiCorp Vault"),
-	CONF_IGNORED("vault_secrets_path", CONF_T_STR, "secret/", "KV Secret Path"),
-	CONF_IGNORED("vault_tls_ca_path", CONF_T_STR, NULL, "Path to CA certificate for Vault"),
-	CONF_IGNORED("vault_tls_client_cert", CONF_T_STR, NULL, "Vault client certificate"),
-	CONF_IGNORED("vault_tls_client_key", CONF_T_STR, NULL, "Vault client key"),
-	CONF_IGNORED("vault_tls_transport_enable", CONF_T_BOOL, "false", "Use TLS with Vault"),
-	CONF_IGNORED("kms_type", CONF_T_STR, NULL, "KMS type for using: <aws>"),
-	CONF_IGNORED("kms_credentials_path", CONF_T_STR, NULL, "KMS credentials JSON file path"),
+	KEYSTORE_MASTER_CONF(struct tr_cfg, master),
+	KEYSTORE_REDIS_CONF(struct tr_cfg, redis, "-1"),
+	KEYSTORE_REDIS_CONF_TOKENS(struct tr_cfg, redis),
 	CONF_IGNORED("audit_log_enable", CONF_T_BOOL, "false", "Enable audit log functionality"),
 	CONF_IGNORED("tracing_log_enable", CONF_T_BOOL, "false", "Enable tracing logs"),
 	CONF_IGNORED("tracing_jaeger_enable", CONF_T_BOOL, "false", "Export trace data to jaeger"),
@@ -1959,7 +1951,7 @@ static int tr_open_stores(struct tr *tr)
 	char err[512];
 	int rc;
 
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&c->master, &master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_CANT_START, "can't load master key: %s",
 			 keystore_last_error());
@@ -1968,7 +1960,9 @@ static int tr_open_stores(struct tr *tr)
 	o.dir = c->keys_dir;
 	o.cache_size = c->keystore_cache_size;
 	o.master_key = master;
-	rc = keystore_open(&tr->ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, true, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&tr->ks, &o);
 	secret_free(master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_CANT_START, "can't open keystore %s: %s", c->keys_dir,

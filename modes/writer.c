@@ -25,6 +25,7 @@
 #include "lib/crypto/zone.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
 #include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
@@ -35,6 +36,7 @@ struct writer_cfg {
 	struct conf_base base;
 	char *keys_dir;
 	struct keystore_redis_opts redis;
+	struct keystore_master_flags master;
 	char *keys_dir_public;
 	char *client_id;
 	char *zone_id;
@@ -53,6 +55,7 @@ static const struct conf_opt writer_opts[] = {
 	CONF_BOOL("acrablock", struct writer_cfg, acrablock, "false",
 		  "Make an AcraBlock with the symmetric key instead of an AcraStruct"),
 	KEYSTORE_REDIS_CONF(struct writer_cfg, redis, "0"),
+	KEYSTORE_MASTER_CONF(struct writer_cfg, master),
 	CONF_END
 };
 
@@ -123,7 +126,7 @@ static int writer_run(const struct writer_cfg *c)
 		goto out;
 	}
 	if (c->acrablock) {
-		rc = keystore_master_key_load(NULL, &master);
+		rc = keystore_master_key_from_flags(&c->master, &master);
 		if (rc != ACRA_OK) {
 			fail("can't load master key: %s", keystore_last_error());
 			goto out;
