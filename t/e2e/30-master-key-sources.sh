@@ -329,5 +329,106 @@ printf '{"access_key_id": "%s", "secret_access_key": "%s"}' "$AK" "$SK" >"$T/nor
 expect_fail "kms: credentials without region" 'field \"region\" is missing' \
 	"$TOOL" kms-decrypt --kms_type=aws --kms_credentials_path="$T/noregion.json"
 
+# ---- the modes: keymaker, writer, reader, server with these sources ---------------------
+ACRA=$B/acra
+PT="master key sources round trip $$"
+MK="--keys_output_dir=$T/vk --keys_public_output_dir=$T/vk"
+VFLAGS="--keystore_encryption_type=vault_master_key --vault_connection_api_string=$VURL --vault_secrets_path=secret/acra"
+# shellcheck disable=SC2086
+if env -u ACRA_MASTER_KEY "$ACRA" keymaker --client_id=vaultclient --generate_acrawriter_keys \
+	--generate_symmetric_storage_key $MK $VFLAGS >"$T/out" 2>"$T/err" &&
+	[ -s "$T/vk/vaultclient_storage" ] && no_secret_in "$T/out" "$T/err"; then
+	ok "keymaker: keys sealed with the master key from Vault (KV v2)"
+else
+	not_ok "keymaker with vault_master_key"
+fi
+for kind in acrastruct acrablock; do
+	wflag=
+	[ $kind = acrablock ] && wflag=--acrablock
+	# shellcheck disable=SC2086
+	printf '%s' "$PT" | env ACRA_MASTER_KEY="$KEY1" "$ACRA" writer --keys_dir="$T/vk" \
+		--client_id=vaultclient $wflag >"$T/ct" 2>"$T/err"
+	got=$(env ACRA_MASTER_KEY="$KEY1" "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient \
+		<"$T/ct" 2>"$T/err")
+	[ "$got" = "$PT" ] && ok "reader with ACRA_MASTER_KEY reads the $kind of Vault-made keys" ||
+		not_ok "reader with ACRA_MASTER_KEY: $kind of Vault-made keys"
+	# shellcheck disable=SC2086
+	got=$(env -u ACRA_MASTER_KEY "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient \
+		$VFLAGS <"$T/ct" 2>"$T/err")
+	[ "$got" = "$PT" ] && ok "reader with vault_master_key reads the $kind" ||
+		not_ok "reader with vault_master_key: $kind"
+done
+WRONG=$(head -c 32 /dev/urandom | base64 -w0)
+env ACRA_MASTER_KEY="$WRONG" "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient \
+	<"$T/ct" >"$T/out" 2>"$T/err" && not_ok "reader with a different master key succeeded" ||
+	ok "reader with a different master key fails"
+
+# KMS: keymaker creates alias/acra_master_key on a fresh fake KMS
+start_server kms2 "$LIB/fake_kms.py" --region eu-west-1 --credentials "$(cat "$T/kms-creds.json")" \
+	--log "$T/kms2.log"
+creds "$T/aws2.json" "$AK" "$SK" "http://127.0.0.1:$PORT"
+KFLAGS="--keystore_encryption_type=kms_encrypted_master_key --kms_type=aws --kms_credentials_path=$T/aws2.json"
+# shellcheck disable=SC2086
+if env -u ACRA_MASTER_KEY "$ACRA" keymaker --generate_master_key="$T/mk.kms" $KFLAGS \
+	>"$T/out" 2>"$T/err" && [ "$(stat -c %a "$T/mk.kms")" = 600 ] &&
+	grep -q '^ok Encrypt' "$T/kms2.log"; then
+	ok "keymaker --generate_master_key with kms_encrypted_master_key writes the KMS blob"
+else
+	not_ok "keymaker --generate_master_key with kms_encrypted_master_key"
+fi
+BLOB=$(base64 -w0 "$T/mk.kms")
+MK="--keys_output_dir=$T/kk --keys_public_output_dir=$T/kk"
+# shellcheck disable=SC2086
+env ACRA_MASTER_KEY="$BLOB" "$ACRA" keymaker --client_id=kmsclient --generate_acrawriter_keys \
+	--generate_symmetric_storage_key $MK $KFLAGS >"$T/out" 2>"$T/err" ||
+	not_ok "keymaker with kms_encrypted_master_key"
+# shellcheck disable=SC2086
+printf '%s' "$PT" | env ACRA_MASTER_KEY="$BLOB" "$ACRA" writer --keys_dir="$T/kk" \
+	--client_id=kmsclient --acrablock $KFLAGS >"$T/ct" 2>"$T/err"
+# shellcheck disable=SC2086
+got=$(env ACRA_MASTER_KEY="$BLOB" "$ACRA" reader --keys_dir="$T/kk" --client_id=kmsclient \
+	$KFLAGS <"$T/ct" 2>"$T/err")
+[ "$got" = "$PT" ] && ok "writer/reader with kms_encrypted_master_key: AcraBlock round trip" ||
+	not_ok "writer/reader with kms_encrypted_master_key"
+# the blob itself is not the master key
+env ACRA_MASTER_KEY="$BLOB" "$ACRA" reader --keys_dir="$T/kk" --client_id=kmsclient \
+	<"$T/ct" >"$T/out" 2>"$T/err" && not_ok "reader took the KMS blob as the master key" ||
+	ok "reader with env_master_key refuses the KMS blob"
+
+# acra server with vault_master_key
+SP=$(free_port)
+env -u ACRA_MASTER_KEY "$ACRA" server --keys_dir="$T/vk" --client_id=vaultclient \
+	--db_host=127.0.0.1 --db_port="$(free_port)" --incoming_connection_string="tcp://127.0.0.1:$SP" \
+	--incoming_connection_api_string="tcp://127.0.0.1:$(free_port)" \
+	$VFLAGS >"$T/srv.out" 2>"$T/srv.err" &
+SPID=$!
+PIDS="$PIDS $SPID"
+up=0
+i=0
+while [ $i -lt 50 ]; do
+	if $PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$SP" 2>/dev/null; then
+		up=1
+		break
+	fi
+	kill -0 "$SPID" 2>/dev/null || break
+	i=$((i + 1))
+	sleep 0.1
+done
+[ $up -eq 1 ] && ok "server with vault_master_key listens" ||
+	{ cp "$T/srv.err" "$T/err"; not_ok "server with vault_master_key does not listen"; }
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+env -u ACRA_MASTER_KEY VAULT_API_TOKEN="$(printf 'test-wrong-token' | base64 -w0)" \
+	"$ACRA" server --keys_dir="$T/vk" --client_id=vaultclient --db_host=127.0.0.1 \
+	--db_port="$(free_port)" --incoming_connection_string="tcp://127.0.0.1:$(free_port)" \
+	$VFLAGS >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -eq 1 ] && grep 'level=error' "$T/err" | grep -qF 'token refused (HTTP 403)' &&
+	no_secret_in "$T/out" "$T/err"; then
+	ok "server with a wrong Vault token: one clear line, exit 1"
+else
+	not_ok "server with a wrong Vault token (exit $rc)"
+fi
+
 echo "30-master-key-sources: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
