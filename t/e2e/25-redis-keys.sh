@@ -3,7 +3,8 @@
 # key names as on the filesystem (Redis key = <keys_dir>/<file>, value = base64 of the file,
 # rotation history as <file>.old/<time>) into the --redis_db_keys database with AUTH; acra
 # writer / acra reader work from Redis; a wrong password, a server that is down and
-# --redis_tls_enable are clear errors with exit 1; and a long-running keystore
+# --redis_tls_enable are clear errors with exit 1; acra server decrypts an AcraStruct from
+# PostgreSQL with keys from Redis; and a long-running keystore
 # (build/keystore-tool, cache off, also shared by 4 threads) fails only while Redis is down, never waits longer than
 # its timeout, and recovers by itself after a restart. Throwaway redis-server (t/lib).
 # Run alone: ACRA_BUILD=$PWD/build sh t/e2e/25-redis-keys.sh. Exit 0 pass, 1 fail, 77 skip.
@@ -94,6 +95,25 @@ cp out ab
 IN=ab check "reader decrypts the AcraBlock from Redis" run 0 "$ACRA" reader --keys_dir=keys --client_id=client1 $R
 check "AcraBlock round trip gives the plaintext" cmp -s out plain
 IN=as check "the filesystem keystore does not hold these keys" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1
+
+# --- acra server decrypts with keys from Redis (PostgreSQL) -----------------------------------
+if [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/postgres" ]; then
+	pg_start
+	hex() { od -An -v -tx1 <"$1" | tr -d ' \n'; }
+	pg_psql "$PG_PORT" -c "CREATE TABLE enc (id int PRIMARY KEY, b bytea)" &&
+		pg_psql "$PG_PORT" -c "INSERT INTO enc VALUES (1, decode('$(hex as)', 'hex'))" ||
+		bad "AcraStruct inserted into PostgreSQL"
+	# shellcheck disable=SC2086
+	if acra_start --db_host=127.0.0.1 --db_port="$PG_PORT" --client_id=client1 --keys_dir=keys $R; then
+		ok "acra server starts with --redis_host_port and --redis_db_keys=$DB"
+		check "acra server decrypts the AcraStruct with the private key from Redis" \
+			[ "$(pg_psql "$ACRA_PORT" -c 'SELECT b FROM enc WHERE id = 1')" = "\\x$(hex plain)" ]
+		acra_stop
+	else
+		bad "acra server starts with --redis_host_port and --redis_db_keys=$DB"
+	fi
+	check "the server's keys were not on the filesystem" [ ! -e keys ]
+fi
 
 # --- one keystore shared by threads, cache off: every decryption reads Redis -----------------
 # shellcheck disable=SC2086
