@@ -195,3 +195,37 @@ void http_server_free(struct http_server *s)
 		unlink(s->addr.path);
 	free(s);
 }
+
+static void metrics_get(struct evhttp_request *req, void *arg)
+{
+	char *text;
+	size_t len;
+
+	if (metrics_render(arg, &text, &len) != ACRA_OK) {
+		http_reply_text(req, 500, "");
+		return;
+	}
+	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
+static const struct http_route metrics_routes[] = {
+	{ "GET", "/metrics", metrics_get },
+	HTTP_ROUTE_END
+};
+
+int http_metrics_server_new(struct http_server **out, struct event_base *base,
+			    const struct net_addr *a, struct metrics *m)
+{
+	char err[512], addr[300];
+	int rc;
+
+	rc = http_server_new(out, base, a, metrics_routes, m, 4096, err, sizeof(err));
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_LISTEN, "Prometheus metrics: %s", err);
+		return rc;
+	}
+	net_format(a, addr, sizeof(addr));
+	log_info("Start listening to Prometheus metrics on %smetrics", addr);
+	return ACRA_OK;
+}

@@ -18,6 +18,7 @@ struct event_base;
 struct evhttp_request;
 struct http_server;
 struct metric;
+struct metrics;
 
 typedef void (*http_handler_fn)(struct evhttp_request *req, void *arg);
 
@@ -40,6 +41,11 @@ int http_server_new(struct http_server **out, struct event_base *base, const str
 		    size_t err_len) ACRA_MUSTCHECK;
 /* Count every request the server answers in counter (a metric series; NULL: none). */
 void http_server_count_requests(struct http_server *s, struct metric *counter);
+/* Serve GET /metrics (Prometheus text exposition of m, borrowed; must outlive the server) on
+ * a, on base, and log where. On failure logs one line (event code 530) and returns
+ * ACRA_EIO/ACRA_EINVAL. Free the owned *out with http_server_free(). */
+int http_metrics_server_new(struct http_server **out, struct event_base *base,
+			    const struct net_addr *a, struct metrics *m) ACRA_MUSTCHECK;
 /* Stop listening and free; open connections are closed. NULL is a no-op. */
 void http_server_free(struct http_server *s);
 

@@ -380,25 +380,6 @@ static int open_keys(struct connector *cn)
 	return ACRA_OK;
 }
 
-static void metrics_get(struct evhttp_request *req, void *arg)
-{
-	struct connector *cn = arg;
-	char *text;
-	size_t len;
-
-	if (metrics_render(cn->metrics, &text, &len) != ACRA_OK) {
-		http_reply_text(req, 500, "");
-		return;
-	}
-	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
-static const struct http_route metrics_routes[] = {
-	{ "GET", "/metrics", metrics_get },
-	HTTP_ROUTE_END
-};
-
 static int metrics_setup(struct connector *cn)
 {
 	static const double buckets[] = { 0.1, 0.2, 0.5, 1, 10, 60, 3600, 86400 };
@@ -521,14 +502,9 @@ static int connector_run(struct connector *cn)
 		if (parse("incoming_connection_prometheus_metrics_string", m, &cn->metrics_addr) !=
 		    ACRA_OK)
 			return 1;
-		rc = http_server_new(&cn->metrics_http, reactor_main_base(cn->reactor),
-				     &cn->metrics_addr, metrics_routes, cn, 4096, err, sizeof(err));
-		if (rc != ACRA_OK) {
-			log_code(LOG_ERROR, LOG_CODE_LISTEN, "Prometheus metrics: %s", err);
+		if (http_metrics_server_new(&cn->metrics_http, reactor_main_base(cn->reactor),
+					    &cn->metrics_addr, cn->metrics) != ACRA_OK)
 			return 1;
-		}
-		net_format(&cn->metrics_addr, addr, sizeof(addr));
-		log_info("Start listening to Prometheus metrics on %smetrics", addr);
 	}
 	log_startup_done();
 	rc = reactor_run(cn->reactor, 0);

@@ -1056,25 +1056,6 @@ static const struct http_route api_routes[] = {
 	HTTP_ROUTE_END
 };
 
-static void metrics_get(struct evhttp_request *req, void *arg)
-{
-	struct server *srv = arg;
-	char *text;
-	size_t len;
-
-	if (metrics_render(srv->metrics, &text, &len) != ACRA_OK) {
-		http_reply_text(req, 500, "");
-		return;
-	}
-	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
-static const struct http_route metrics_routes[] = {
-	{ "GET", "/metrics", metrics_get },
-	HTTP_ROUTE_END
-};
-
 static int version_part(int i)
 {
 	int parts[3] = { 0, 0, 0 };
@@ -1270,14 +1251,9 @@ static int server_run(struct server *srv)
 		probe_start(-1, 0, srv);
 	}
 	if (c->metrics_enabled) {
-		rc = http_server_new(&srv->metrics_http, reactor_main_base(srv->reactor),
-				     &c->metrics_addr, metrics_routes, srv, 4096, err, sizeof(err));
-		if (rc != ACRA_OK) {
-			log_code(LOG_ERROR, LOG_CODE_LISTEN, "Prometheus metrics: %s", err);
+		if (http_metrics_server_new(&srv->metrics_http, reactor_main_base(srv->reactor),
+					    &c->metrics_addr, srv->metrics) != ACRA_OK)
 			return 1;
-		}
-		net_format(&c->metrics_addr, addr, sizeof(addr));
-		log_info("Start listening to Prometheus metrics on %smetrics", addr);
 	}
 	log_startup_done();
 	rc = reactor_run(srv->reactor, c->incoming_connection_close_timeout);

@@ -1701,25 +1701,6 @@ static void worker_fini(struct reactor_worker *rw, void *arg)
 
 /* ---- metrics ---- */
 
-static void metrics_get(struct evhttp_request *req, void *arg)
-{
-	struct tr *tr = arg;
-	char *text;
-	size_t len;
-
-	if (metrics_render(tr->metrics, &text, &len) != ACRA_OK) {
-		http_reply_text(req, 500, "");
-		return;
-	}
-	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
-static const struct http_route metrics_routes[] = {
-	{ "GET", "/metrics", metrics_get },
-	HTTP_ROUTE_END
-};
-
 static int metrics_setup(struct tr *tr)
 {
 	static const double req_buckets[] = { 1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
@@ -2027,14 +2008,9 @@ static int tr_run(struct tr *tr)
 	log_info("Start listening to HTTP connections on %s (%u workers). Current PID: %ld", addr,
 		 reactor_n_workers(tr->reactor), (long)getpid());
 	if (c->metrics_enabled) {
-		rc = http_server_new(&tr->metrics_http, reactor_main_base(tr->reactor),
-				     &c->metrics_addr, metrics_routes, tr, 4096, err, sizeof(err));
-		if (rc != ACRA_OK) {
-			log_code(LOG_ERROR, LOG_CODE_LISTEN, "Prometheus metrics: %s", err);
+		if (http_metrics_server_new(&tr->metrics_http, reactor_main_base(tr->reactor),
+					    &c->metrics_addr, tr->metrics) != ACRA_OK)
 			return 1;
-		}
-		net_format(&c->metrics_addr, addr, sizeof(addr));
-		log_info("Start listening to Prometheus metrics on %smetrics", addr);
 	}
 	log_startup_done();
 	rc = reactor_run(tr->reactor, c->close_timeout);
