@@ -54,7 +54,9 @@ LIB_SRCS := \
 	lib/reactor.c \
 	lib/secmem.c \
 	lib/sigv4.c \
+	lib/mysqlproxy.c \
 	lib/pgproxy.c \
+	lib/rowdec.c \
 	lib/session.c \
 	lib/tokenize.c \
 	lib/tokenstore.c \

@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/pgproxy.h"
+#include "lib/rowdec.h"
 #include "proto/pg.h"
 
 /* Streamed (never rewritten) DataRow/CopyData: as large as the glue can hold whole. */
@@ -15,99 +16,18 @@
 /* Client CopyData (COPY FROM) is never rewritten: stream it in pieces from this size. */
 #define STREAM_FROM_CLIENT (256 * 1024)
 
-/* A growing output buffer that holds plaintext: wiped when regrown, reused, and freed. */
-struct obuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool failed;
-};
-
 struct pgp {
 	const struct pgproxy_config *cfg;
 	struct session *s;
 	struct pg_session pg;
-	struct codec *codec;
-	struct obuf out;   /* rebuilt DataRow / CopyData */
-	struct obuf tmp;   /* a COPY field without its escapes */
+	struct rowdec dec;
+	struct rowdec_buf out; /* rebuilt DataRow / CopyData */
+	struct rowdec_buf tmp; /* a COPY field without its escapes */
 	uint8_t err[512];  /* an ErrorResponse built for the client */
 	uint8_t no;        /* the 'N' answer to SSLRequest / GSSENCRequest */
 	const char *closing; /* an error went to the client; close with this reason */
 	bool copy_text;    /* COPY TO in text format is running */
 };
-
-static void obuf_wipe_free(struct obuf *b)
-{
-	if (b->p != NULL) {
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
-
-static bool obuf_reserve(struct obuf *b, size_t more)
-{
-	size_t want, cap;
-	uint8_t *np;
-
-	if (b->failed)
-		return false;
-	if (more > SIZE_MAX / 2 - b->len) {
-		b->failed = true;
-		return false;
-	}
-	want = b->len + more;
-	if (want <= b->cap)
-		return true;
-	cap = b->cap < 4096 ? 4096 : b->cap;
-	while (cap < want)
-		cap *= 2;
-	np = malloc(cap);
-	if (np == NULL) {
-		b->failed = true;
-		return false;
-	}
-	if (b->p != NULL) {
-		memcpy(np, b->p, b->len);
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = np;
-	b->cap = cap;
-	return true;
-}
-
-static void obuf_put(struct obuf *b, const void *src, size_t n)
-{
-	if (!obuf_reserve(b, n))
-		return;
-	if (n > 0)
-		memcpy(b->p + b->len, src, n);
-	b->len += n;
-}
-
-static void obuf_put_be32(struct obuf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	obuf_put(b, x, 4);
-}
-
-/* Start a new message: wipe what the previous one left. */
-static void obuf_restart(struct obuf *b)
-{
-	if (b->p != NULL && b->len > 0)
-		sodium_memzero(b->p, b->len);
-	b->len = 0;
-	b->failed = false;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- answers ---- */
 
@@ -153,80 +73,6 @@ static void db_fail(struct pgp *x, struct session_answer *a, const char *sqlstat
 	x->closing = reason;
 }
 
-/* ---- values ---- */
-
-/* Could the value hold an envelope in raw, hex or escape form? AcraStruct tag: eight '%';
- * container tag "%%%"; AcraBlock tag: four '"'. */
-static bool may_hold_envelope(const uint8_t *v, size_t len)
-{
-	if (len < PGPROXY_MIN_ENVELOPE)
-		return false;
-	/* bytea hex output ("\x", or "\\x" inside COPY): the tags in hex first */
-	if (v[0] == '\\' &&
-	    (memmem(v, len, "22222222", 8) != NULL || memmem(v, len, "252525", 6) != NULL))
-		return true;
-	return memmem(v, len, "\"\"\"\"", 4) != NULL || memmem(v, len, "%%%", 3) != NULL;
-}
-
-static void count(struct pgp *x, const struct codec_result *r)
-{
-	const struct pgproxy_metrics *m = x->cfg->metrics;
-	unsigned s_ok = r->n_decrypted - r->n_block_decrypted;
-	unsigned s_fail = r->n_failed - r->n_block_failed;
-
-	if (r->n_found > 0 && r->n_decrypted < r->n_found)
-		clog_debug(session_log_ctx(x->s), "%u of %u envelopes in a value did not decrypt "
-			   "(%s); returned unchanged", r->n_failed, r->n_found,
-			   codec_status_str(r->status));
-	if (m == NULL)
-		return;
-	if (s_ok > 0) {
-		metric_add(m->dec_ok[0], s_ok);
-		metric_add(m->struct_ok, s_ok);
-	}
-	if (s_fail > 0) {
-		metric_add(m->dec_fail[0], s_fail);
-		metric_add(m->struct_fail, s_fail);
-	}
-	if (r->n_block_decrypted > 0)
-		metric_add(m->dec_ok[1], r->n_block_decrypted);
-	if (r->n_block_failed > 0)
-		metric_add(m->dec_fail[1], r->n_block_failed);
-}
-
-/* A poison record was in a result: log, count, let the server react. Returns true if the
- * session must end. */
-static bool poison_hit(struct pgp *x, unsigned n)
-{
-	const struct pgproxy_config *cfg = x->cfg;
-
-	log_emit(LOG_WARN, LOG_CODE_POISON, session_log_ctx(x->s), "Recognized poison record");
-	if (cfg->metrics != NULL)
-		metric_add(cfg->metrics->poison, n > 0 ? n : 1);
-	if (cfg->on_poison != NULL)
-		cfg->on_poison(cfg->poison_arg, cfg->poison_script, cfg->poison_shutdown);
-	return cfg->poison_shutdown;
-}
-
-static void params_init(struct pgp *x, struct codec_params *p)
-{
-	const char *cid = session_client_id(x->s);
-
-	memset(p, 0, sizeof(*p));
-	p->scan = x->cfg->scan;
-	p->detect_poison = x->cfg->detect_poison;
-	p->keys = &x->cfg->keys;
-	if (cid != NULL)
-		p->owner.client_id = (struct bytes){ (const uint8_t *)cid, strlen(cid) };
-}
-
-static int ensure_codec(struct pgp *x)
-{
-	if (x->codec == NULL)
-		x->codec = codec_new();
-	return x->codec != NULL ? ACRA_OK : ACRA_ENOMEM;
-}
-
 /* ---- DataRow ---- */
 
 static void rewrite_row(struct pgp *x, const struct pg_msg *m, size_t used,
@@ -235,12 +81,8 @@ static void rewrite_row(struct pgp *x, const struct pg_msg *m, size_t used,
 	const struct pgproxy_config *cfg = x->cfg;
 	struct pg_iter it;
 	struct pg_col c;
-	struct codec_params p;
-	struct codec_result r;
-	struct zone_matcher zm;
-	unsigned poison = 0;
+	struct rowdec_row r;
 	bool changed = false;
-	double t0;
 	int rc;
 
 	if (pg_datarow_begin(m, &it) != ACRA_OK)
@@ -249,7 +91,7 @@ static void rewrite_row(struct pgp *x, const struct pg_msg *m, size_t used,
 		bool any = false;
 
 		while ((rc = pg_values_next(&it, &c)) == 1)
-			if (!c.is_null && may_hold_envelope(c.v.p, c.v.len)) {
+			if (!c.is_null && rowdec_may_hold(c.v.p, c.v.len)) {
 				any = true;
 				break;
 			}
@@ -262,61 +104,37 @@ static void rewrite_row(struct pgp *x, const struct pg_msg *m, size_t used,
 		if (pg_datarow_begin(m, &it) != ACRA_OK)
 			goto bad;
 	}
-	t0 = now_s();
-	if (ensure_codec(x) != ACRA_OK)
+	if (rowdec_row_begin(&x->dec, &r) != ACRA_OK)
 		goto nomem;
-	params_init(x, &p);
-	zone_matcher_reset(&zm);
-	obuf_restart(&x->out);
-	obuf_put(&x->out, "D\0\0\0\0", 5);
-	obuf_put(&x->out, m->body.p, 2); /* column count */
+	rowdec_buf_restart(&x->out);
+	rowdec_buf_put(&x->out, "D\0\0\0\0", 5);
+	rowdec_buf_put(&x->out, m->body.p, 2); /* column count */
 	while ((rc = pg_values_next(&it, &c)) == 1) {
 		uint32_t i = it.i - 1u;
 		struct bytes v = c.v;
+		bool ch;
 
 		if (c.is_null) {
-			obuf_put_be32(&x->out, 0xFFFFFFFFu);
+			rowdec_buf_put_be32(&x->out, 0xFFFFFFFFu);
 			continue;
 		}
-		p.enc = pg_session_col_format(&x->pg, i) == 1 ? CODEC_ENC_RAW : cfg->text_enc;
-		if (cfg->zonemode && !zm.matched) {
-			if (v.len >= ZONE_ID_LEN &&
-			    codec_match_zone(x->codec, &p, v.p, v.len, &zm, &r))
-				clog_debug(session_log_ctx(x->s), "zone %.*s matched in column %u",
-					   ZONE_ID_LEN, (const char *)zm.id, i);
-			else if (v.len < ZONE_ID_LEN)
-				r.status = CODEC_NONE;
-			if (r.status == CODEC_POISON)
-				poison += r.n_poison;
-		} else if (v.len >= PGPROXY_MIN_ENVELOPE) {
-			if (cfg->zonemode)
-				p.owner.zone_id = (struct bytes){ zm.id, ZONE_ID_LEN };
-			if (codec_decrypt(x->codec, &p, v.p, v.len, &r) != ACRA_OK)
-				goto nomem;
-			count(x, &r);
-			if (r.n_poison > 0)
-				poison += r.n_poison;
-			if (r.out.p != v.p || r.out.len != v.len) {
-				v = r.out;
-				changed = true;
-			}
-			if (cfg->zonemode && cfg->scan == CODEC_SCAN_INLINE && r.status == CODEC_DONE)
-				zone_matcher_reset(&zm);
-		}
-		obuf_put_be32(&x->out, (uint32_t)v.len);
-		obuf_put(&x->out, v.p, v.len);
+		if (rowdec_col(&x->dec, &r,
+			       pg_session_col_format(&x->pg, i) == 1 ? CODEC_ENC_RAW : cfg->text_enc,
+			       i, &v, &ch) != ACRA_OK)
+			goto nomem;
+		changed |= ch;
+		rowdec_buf_put_be32(&x->out, (uint32_t)v.len);
+		rowdec_buf_put(&x->out, v.p, v.len);
 	}
 	if (rc < 0)
 		goto bad;
-	if (poison > 0 && poison_hit(x, poison)) {
+	if (rowdec_row_end(&x->dec, &r)) {
 		db_fail(x, a, "XX000", "acra server: poison record detected; shutting down",
 			"poison record detected");
 		return;
 	}
 	if (x->out.failed || x->out.len - 1 > 0x7FFFFFFFu)
 		goto nomem;
-	if (cfg->metrics != NULL)
-		metric_observe(cfg->metrics->response_time, now_s() - t0);
 	if (!changed) {
 		answer_pass(a, used);
 		return;
@@ -352,10 +170,10 @@ static int hexval(uint8_t c)
 	return -1;
 }
 
-static void copy_unescape(struct obuf *o, const uint8_t *f, size_t n)
+static void copy_unescape(struct rowdec_buf *o, const uint8_t *f, size_t n)
 {
-	obuf_restart(o);
-	if (!obuf_reserve(o, n))
+	rowdec_buf_restart(o);
+	if (!rowdec_buf_reserve(o, n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t ch = f[i];
@@ -397,7 +215,7 @@ static void copy_unescape(struct obuf *o, const uint8_t *f, size_t n)
 	}
 }
 
-static void copy_escape(struct obuf *o, const uint8_t *v, size_t n)
+static void copy_escape(struct rowdec_buf *o, const uint8_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t ch = v[i], e = 0;
@@ -415,9 +233,9 @@ static void copy_escape(struct obuf *o, const uint8_t *v, size_t n)
 		if (e != 0) {
 			uint8_t two[2] = { '\\', e };
 
-			obuf_put(o, two, 2);
+			rowdec_buf_put(o, two, 2);
 		} else {
-			obuf_put(o, &ch, 1);
+			rowdec_buf_put(o, &ch, 1);
 		}
 	}
 }
@@ -427,9 +245,7 @@ static void rewrite_copy(struct pgp *x, const struct pg_msg *m, size_t used,
 {
 	const struct pgproxy_config *cfg = x->cfg;
 	const uint8_t *b = m->body.p, *end = m->body.p + m->body.len;
-	struct codec_params p;
-	struct codec_result r;
-	unsigned poison = 0;
+	struct rowdec_row r;
 	bool changed = false;
 
 	if (cfg->zonemode || m->body.len < PGPROXY_MIN_ENVELOPE ||
@@ -440,12 +256,10 @@ static void rewrite_copy(struct pgp *x, const struct pg_msg *m, size_t used,
 		answer_pass(a, used);
 		return;
 	}
-	if (ensure_codec(x) != ACRA_OK)
+	if (rowdec_row_begin(&x->dec, &r) != ACRA_OK)
 		goto nomem;
-	params_init(x, &p);
-	p.enc = cfg->text_enc;
-	obuf_restart(&x->out);
-	obuf_put(&x->out, "d\0\0\0\0", 5);
+	rowdec_buf_restart(&x->out);
+	rowdec_buf_put(&x->out, "d\0\0\0\0", 5);
 	while (b < end) {
 		const uint8_t *f = b;
 		size_t n;
@@ -453,27 +267,29 @@ static void rewrite_copy(struct pgp *x, const struct pg_msg *m, size_t used,
 		while (b < end && *b != '\t' && *b != '\n')
 			b++;
 		n = (size_t)(b - f);
-		if (n >= PGPROXY_MIN_ENVELOPE && may_hold_envelope(f, n)) {
+		if (rowdec_may_hold(f, n)) {
+			struct bytes v;
+			bool ch;
+
 			copy_unescape(&x->tmp, f, n);
 			if (x->tmp.failed)
 				goto nomem;
-			if (codec_decrypt(x->codec, &p, x->tmp.p, x->tmp.len, &r) != ACRA_OK)
+			v = (struct bytes){ x->tmp.p, x->tmp.len };
+			if (rowdec_col(&x->dec, &r, cfg->text_enc, 0, &v, &ch) != ACRA_OK)
 				goto nomem;
-			count(x, &r);
-			poison += r.n_poison;
-			if (r.out.p != x->tmp.p) {
-				copy_escape(&x->out, r.out.p, r.out.len);
+			if (ch) {
+				copy_escape(&x->out, v.p, v.len);
 				changed = true;
 			} else {
-				obuf_put(&x->out, f, n);
+				rowdec_buf_put(&x->out, f, n);
 			}
 		} else {
-			obuf_put(&x->out, f, n);
+			rowdec_buf_put(&x->out, f, n);
 		}
 		if (b < end)
-			obuf_put(&x->out, b++, 1); /* the tab or the newline */
+			rowdec_buf_put(&x->out, b++, 1); /* the tab or the newline */
 	}
-	if (poison > 0 && poison_hit(x, poison)) {
+	if (rowdec_row_end(&x->dec, &r)) {
 		db_fail(x, a, "XX000", "acra server: poison record detected; shutting down",
 			"poison record detected");
 		return;
@@ -507,6 +323,8 @@ static int pgp_open(struct session *s, void *arg, void **state)
 		return ACRA_ENOMEM;
 	x->cfg = arg;
 	x->s = s;
+	x->dec.cfg = arg;
+	x->dec.s = s;
 	x->no = 'N';
 	pg_session_init(&x->pg, NULL, 0);
 	pg_parser_set_stream(pg_session_parser(&x->pg, PG_BACKEND), STREAM_FROM_DB);
@@ -522,9 +340,9 @@ static void pgp_close(void *state)
 	if (x == NULL)
 		return;
 	pg_session_clear(&x->pg);
-	codec_free(x->codec);
-	obuf_wipe_free(&x->out);
-	obuf_wipe_free(&x->tmp);
+	rowdec_free(&x->dec);
+	rowdec_buf_free(&x->out);
+	rowdec_buf_free(&x->tmp);
 	sodium_memzero(x->err, sizeof(x->err));
 	free(x);
 }

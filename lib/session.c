@@ -408,20 +408,24 @@ static void close_after_flush(struct session *s, int d, const char *reason)
 		session_close(s, LOG_INFO, 0, "%s", reason);
 }
 
-/* S_REFUSING: the client's bytes go to on_db_unreachable, answers go back to the client. */
-static int process_refusing(struct session *s)
+/* S_REFUSING: the client's bytes go to on_db_unreachable, answers go back to the client.
+ * first: the hook is also asked once with no bytes, for protocols whose server speaks
+ * first (MySQL: an ERR packet instead of the greeting). */
+static int process_refusing(struct session *s, bool first)
 {
 	struct side *c = &s->side[SESSION_FROM_CLIENT];
 	size_t len;
 
-	while ((len = evbuffer_get_length(c->in)) > 0 && len >= c->need) {
+	while (((len = evbuffer_get_length(c->in)) > 0 && len >= c->need) ||
+	       (first && len == 0)) {
 		struct session_answer ans;
 		const uint8_t *p;
 		size_t view = len < SESSION_READ_MAX ? len : SESSION_READ_MAX;
 
+		first = false;
 		if (c->need > view)
 			view = c->need;
-		p = evbuffer_pullup(c->in, (ev_ssize_t)view);
+		p = view == 0 ? (const uint8_t *)"" : evbuffer_pullup(c->in, (ev_ssize_t)view);
 		if (p == NULL) {
 			session_close(s, LOG_ERROR, 0, "out of memory");
 			return -1;
@@ -469,7 +473,7 @@ static int process(struct session *s, int d)
 	size_t len;
 
 	if (s->state == S_REFUSING && d == SESSION_FROM_CLIENT)
-		return process_refusing(s);
+		return process_refusing(s, false);
 	if (s->state != S_OPEN)
 		return 0;
 	if (h != NULL)
@@ -1373,7 +1377,7 @@ static void db_connect_fail(struct session *s, const char *why)
 	if (!s->side[SESSION_FROM_CLIENT].throttled)
 		event_add(s->side[SESSION_FROM_CLIENT].rev, NULL);
 	s->refs++;
-	process_refusing(s);
+	process_refusing(s, true);
 	session_unref(s);
 }
 

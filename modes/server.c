@@ -25,6 +25,7 @@
 #include "lib/keystore/keystore.h"
 #include "lib/keystore/master_flags.h"
 #include "lib/keystore/redis.h"
+#include "lib/mysqlproxy.h"
 #include "lib/pgproxy.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -453,6 +454,9 @@ static int server_cfg_check(struct server_cfg *c)
 	if (c->postgresql_enable && c->mysql_enable)
 		return cfg_error("--postgresql_enable and --mysql_enable are mutually exclusive: "
 				 "choose the database protocol");
+	/* MySQL's port, not PostgreSQL's flag default, unless --db_port says otherwise */
+	if (c->mysql_enable && !conf_given(c, "db_port"))
+		c->db_port = 3306;
 	if (is_set(c->securesession_id) && !valid_id(c->securesession_id))
 		return cfg_error("invalid --securesession_id: 5 to 256 characters from "
 				 "[A-Za-z0-9_- ]");
@@ -835,11 +839,10 @@ static struct session_env *make_env(struct server *srv, const struct server_cfg 
 	env->connect_timeout_s = 10;
 	env->client_id = is_set(c->client_id) ? c->client_id : NULL;
 	env->metrics = &srv->sm;
-	if (!c->mysql_enable) {
-		pgproxy_setup(srv, c, &srv->pgcfgs[srv->n_gen]);
-		env->hooks = &pgproxy_hooks;
-		env->hooks_arg = &srv->pgcfgs[srv->n_gen];
-	}
+	/* the protocol is all that differs between the two kinds of database */
+	pgproxy_setup(srv, c, &srv->pgcfgs[srv->n_gen]);
+	env->hooks = c->mysql_enable ? &mysqlproxy_hooks : &pgproxy_hooks;
+	env->hooks_arg = &srv->pgcfgs[srv->n_gen];
 	if (transports_env(srv, c, env) != ACRA_OK) {
 		free(env);
 		return NULL;
@@ -1325,6 +1328,8 @@ int server_main(int argc, char **argv)
 	}
 	log_info("Database: %s %s", c->mysql_enable ? "MySQL" : "PostgreSQL",
 		 srv.envs[0]->db_label);
+	if (c->mysql_enable && !conf_given(c, "db_port"))
+		log_info("--db_port not given: using MySQL's port 3306");
 	rc = server_run(&srv);
 	if (atomic_load(&srv.poison_exit)) {
 		log_code(LOG_ERROR, LOG_CODE_POISON, "stopped after a poison record was recognized");

@@ -102,12 +102,6 @@ for chk in psycopg2 psycopg3 asyncpg copy notify cancel txn big concurrent malfo
 done
 
 # --- metrics ---
-http_get() { $SVC_PY -c 'import sys, urllib.request
-try:
-    r = urllib.request.urlopen(sys.argv[1], timeout=10); b = r.read(); c = r.status
-except urllib.error.HTTPError as e:
-    b = e.read(); c = e.code
-sys.stdout.write("%d\n" % c); sys.stdout.buffer.write(b)' "$1"; }
 http_get "http://127.0.0.1:$MPORT/metrics" >"$T/metrics"
 metric() { sed -n "s/^$1 \([0-9.e+]*\)$/\1/p" "$T/metrics"; }
 n=$(metric 'acra_decryptions_total{status="success",type="acrastruct"}')

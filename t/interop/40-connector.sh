@@ -2,8 +2,8 @@
 # t/interop/40-connector.sh: acra connector and acra server against the real Themis Secure
 # Session (wasm-themis 0.15.0 in Node.js) with Acra 0.82's framing, keys in Acra's keystore
 # layout: (1) acra connector -> a Themis server standing in for AcraServer 0.82, echoing;
-# (2) a Themis client standing in for AcraConnector 0.82 -> acra server -> an echo
-# "database"; (3) that client with a key acra server does not know is refused.
+# (2) a Themis client standing in for AcraConnector 0.82 -> acra server -> a MySQL
+# "database" that returns each query's bytes; (3) that client with a key acra server does not know is refused.
 # Exit 77 (skipped) when Node.js or the npm package is unavailable.
 set -u
 TOP=${ACRA_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -84,30 +84,58 @@ else
 	fail "acra connector -> Themis server"; sed 's/^/  | /' a1 s1 c1.log
 fi
 
-# 2. Themis client (as AcraConnector 0.82) -> acra server -> echo "database"
+# 2. Themis client (as AcraConnector 0.82) -> acra server -> MySQL "database"
 "$ACRA" keymaker --client_id=$ID --keys_output_dir=ksA --keys_public_output_dir=ksA \
 	--generate_acraserver_keys >/dev/null 2>&1 || exit 1
 cp client.pub "ksA/$ID.pub"
 mkdir -p peerA && cp client.priv rogue.priv peerA/ && cp "ksA/${ID}_server.pub" peerA/server.pub
 dbport=$(freeport)
 $PY - "$dbport" <<'PY' &
-import socket, sys, threading
+# A MySQL "database" that answers each COM_QUERY with a one-row result holding the query's
+# bytes (a BLOB column, EOF packets: no CLIENT_DEPRECATE_EOF).
+import socket, struct, sys, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+def recv_exact(c, n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d: return None
+        b += d
+    return b
+def pkt(seq, body): return struct.pack("<I", len(body))[:3] + bytes([seq]) + body
+def lenenc(n):
+    if n < 251: return bytes([n])
+    if n < 1 << 16: return b"\xfc" + struct.pack("<H", n)
+    return b"\xfd" + struct.pack("<I", n)[:3]
+def lstr(b): return lenenc(len(b)) + b
 def h(c):
+    caps = 0x00000001 | 0x00000200 | 0x00008000 | 0x00080000
+    g = (b"\x0a" + b"5.7.0-echo\0" + struct.pack("<I", 7) + b"abcdefgh\0" +
+         struct.pack("<H", caps & 0xffff) + b"\x21" + struct.pack("<H", 2) +
+         struct.pack("<H", caps >> 16) + b"\x15" + b"\0" * 10 + b"ijklmnopqrst\0" +
+         b"mysql_native_password\0")
+    c.sendall(pkt(0, g))
+    hdr = recv_exact(c, 4)
+    if hdr is None: return
+    recv_exact(c, int.from_bytes(hdr[:3], "little"))
+    c.sendall(pkt(2, b"\x00\x00\x00\x02\x00\x00\x00"))
+    eof = b"\xfe\x00\x00\x02\x00"
+    coldef = (lstr(b"def") + lstr(b"") + lstr(b"") + lstr(b"") + lstr(b"v") + lstr(b"") +
+              b"\x0c" + struct.pack("<HIBHB", 63, 1 << 24, 0xfc, 0x90, 0) + b"\0\0")
     while True:
-        d = c.recv(1 << 16)
-        if not d: break
-        c.sendall(d)
+        hdr = recv_exact(c, 4)
+        if hdr is None: break
+        q = recv_exact(c, int.from_bytes(hdr[:3], "little"))
+        if q is None or q[:1] != b"\x03": break
+        c.sendall(pkt(1, b"\x01") + pkt(2, coldef) + pkt(3, eof) + pkt(4, lstr(q[1:])) +
+                  pkt(5, eof))
     c.close()
 while True:
     c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
 PY
 pids="$pids $!"
 aport=$(freeport)
-# The echo "database" speaks no SQL protocol: run the server in MySQL mode, whose bytes are
-# relayed without parsing, so that this test exercises the Secure Session transport alone
-# (the PostgreSQL parser would rightly refuse an arbitrary byte stream).
 "$ACRA" server --db_host=127.0.0.1 --db_port="$dbport" --keys_dir=ksA -d --mysql_enable \
 	--incoming_connection_string="tcp://127.0.0.1:$aport/" >srv.log 2>&1 &
 pids="$pids $!"

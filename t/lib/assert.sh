@@ -50,3 +50,11 @@ assert_nogrep() {
 
 # now_ms: wall clock in milliseconds.
 now_ms() { $SVC_PY -c 'import time; print(int(time.time() * 1000))'; }
+
+# http_get URL: the status code on the first line, then the body
+http_get() { $SVC_PY -c 'import sys, urllib.request
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=10); b = r.read(); c = r.status
+except urllib.error.HTTPError as e:
+    b = e.read(); c = e.code
+sys.stdout.write("%d\n" % c); sys.stdout.buffer.write(b)' "$1"; }

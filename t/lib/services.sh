@@ -293,7 +293,7 @@ mysql_start() {
 			--socket="$MYSQL_SOCKET" --bind-address=127.0.0.1 --skip-name-resolve $_ua \
 			--pid-file="$MYSQL_DIR/mysqld.pid" --log-error="$MYSQL_DIR/error.log" \
 			--innodb-buffer-pool-size=32M --innodb-flush-log-at-trx-commit=0 \
-			--max-connections=200 >/dev/null 2>&1 &
+			--max-connections=200 --max-allowed-packet=64M >/dev/null 2>&1 &
 		MYSQL_PID=$!
 		svc_register "$MYSQL_PID"
 		_i=0
