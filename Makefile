@@ -102,6 +102,7 @@ UNIT_SRCS := \
 	t/unit/test_server_cli.c \
 	t/unit/test_session.c \
 	t/unit/test_pgproxy.c \
+	t/unit/test_mysqlproxy.c \
 	t/unit/test_sym.c \
 	t/unit/test_tls.c \
 	t/unit/test_transport.c \

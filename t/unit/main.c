@@ -37,6 +37,7 @@ static const suite_fn suites[] = {
 	transport_suite,
 	mysql_suite,
 	pgproxy_suite,
+	mysqlproxy_suite,
 };
 
 int main(void)

@@ -31,6 +31,7 @@ Suite *tls_suite(void);
 Suite *transport_suite(void);
 Suite *mysql_suite(void);
 Suite *pgproxy_suite(void);
+Suite *mysqlproxy_suite(void);
 Suite *tokenize_suite(void);
 
 #endif
