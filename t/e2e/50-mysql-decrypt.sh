@@ -13,51 +13,8 @@ ACRA_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ACRA_TOP/t/lib/assert.sh"
 svc_need od base64
 $SVC_PY -c 'import pymysql' 2>/dev/null || svc_skip "python3-pymysql not installed"
-mysql_start
-T=$(svc_dir t)
-ACRA=$(acra_bin)
-D=$MYSQL_PORT
-K=$T/keys
-export MYSQL_PWD="$MYSQL_PASSWORD"
-# the TEXT column is latin1: read it as latin1 so its bytes arrive as stored
-mc() {
-	_mp=$1
-	shift
-	mysql_cli "$_mp" --default-character-set=latin1 "$@"
-}
-
-PA_S=mydec-A-struct-plain-5e0c1a
-PA_B=mydec-A-block-plain-77b3d0
-PB_S=mydec-B-struct-plain-c4e9f2
-PB_B=mydec-B-block-plain-08aa6b
-PZ=mydec-zone-plain-3c5d9e
-svc_secret "$PA_S" "$PA_B" "$PB_S" "$PB_B" "$PZ"
-ACRA_MASTER_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
-export ACRA_MASTER_KEY
-svc_secret "$ACRA_MASTER_KEY"
-for c in clientA clientB; do
-	run 0 "$ACRA" keymaker --client_id=$c --keys_output_dir="$K" --keys_public_output_dir="$K" \
-		--generate_acrawriter_keys --generate_symmetric_storage_key --generate_poisonrecord_keys
-done
-ok "keys for clientA and clientB"
-
-# enc CLIENT PLAINTEXT [writer flags]: hex of the envelope made by acra writer
-enc() {
-	_c=$1
-	_p=$2
-	shift 2
-	printf %s "$_p" | "$ACRA" writer --keys_dir="$K" --client_id="$_c" "$@" | od -An -v -tx1 | tr -d ' \n'
-}
-AS_A=$(enc clientA "$PA_S")
-AB_A=$(enc clientA "$PA_B" --acrablock)
-AS_B=$(enc clientB "$PB_S")
-AB_B=$(enc clientB "$PB_B" --acrablock)
-[ -n "$AS_A" ] && [ -n "$AB_A" ] && [ -n "$AS_B" ] && [ -n "$AB_B" ] || fail "acra writer made envelopes"
-
-mc "$D" -e "CREATE TABLE enc (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT CHARACTER SET latin1);
-	INSERT INTO enc VALUES (1, X'$AS_A', X'$AS_A'), (2, X'$AB_A', X'$AB_A'),
-		(3, X'$AS_B', X'$AS_B'), (4, X'$AB_B', X'$AB_B'), (5, 'plain value', NULL);
-	CREATE TABLE big (id INT PRIMARY KEY, v LONGBLOB);
+. "$ACRA_TOP/t/e2e/mydec-setup.sh"
+mc "$D" -e "CREATE TABLE big (id INT PRIMARY KEY, v LONGBLOB);
 	CREATE TABLE types (id INT PRIMARY KEY, ti TINYINT, si SMALLINT UNSIGNED, bi BIGINT,
 		de DECIMAL(12,4), fl FLOAT, db DOUBLE, d DATE, dt DATETIME(3), ts TIMESTAMP NULL,
 		tm TIME, y YEAR, vc VARCHAR(40), tx TEXT, bl BLOB, js JSON, en ENUM('a','b'),
@@ -75,9 +32,6 @@ run 2 "$ACRA" server --db_host=127.0.0.1 --mysql_enable --postgresql_enable --cl
 	--keys_dir="$K"
 assert_grep "$ERR" 'mutually exclusive' "--mysql_enable with --postgresql_enable is refused"
 
-acra_start --db_host=127.0.0.1 --db_port="$D" --mysql_enable --client_id=clientA \
-	--keys_dir="$K" || fail "acra server starts in MySQL mode"
-P=$ACRA_PORT
 assert_grep "$ACRA_LOG" 'Database: MySQL' "the log names the MySQL protocol"
 
 # --- the mariadb CLI (text protocol) ---
@@ -96,7 +50,6 @@ assert_eq "$(mc "$P" -e "PREPARE s FROM 'SELECT b FROM enc WHERE id = ?'; SET @i
 	"$PA_B" "mariadb CLI: SQL PREPARE/EXECUTE result decrypted"
 
 # --- PyMySQL ---
-export PA_S PA_B
 for chk in decrypt types multi txn concurrent; do
 	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" $chk 127.0.0.1 "$P" "$D" \
 		"$MYSQL_USER" "$MYSQL_DB"
