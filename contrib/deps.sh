@@ -8,9 +8,10 @@ BUILD="build-essential pkg-config libevent-dev libssl-dev libsodium-dev libjanss
 	libinih-dev libhiredis-dev libpg-query-dev libyaml-dev check"
 TEST="postgresql-15 postgresql-client-15 postgresql-contrib mariadb-server mariadb-client
 	redis-server redis-tools pgbouncer python3 python3-psycopg2 python3-psycopg
-	python3-asyncpg python3-pymysql python3-cryptography python3-botocore libpostgresql-jdbc-java
+	python3-asyncpg python3-pymysql python3-mysqldb python3-cryptography python3-botocore
+	libpostgresql-jdbc-java libmariadb-java
 	default-jdk-headless curl openssl procps iproute2 valgrind"
-BENCH="wrk hyperfine"
+BENCH="wrk hyperfine sysbench"
 FUZZ="clang libclang-rt-14-dev"
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi

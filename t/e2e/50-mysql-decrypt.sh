@@ -5,7 +5,8 @@
 # (BLOB and latin1 TEXT columns); then, through `acra server --client_id=clientA`: the
 # mariadb CLI and PyMySQL get clientA's plaintexts and clientB's envelopes unchanged; every
 # common column type equals the direct result; multi-statements; transactions with errors;
-# 1 MiB and 20 MiB values; a 20 MiB AcraStruct; 50 concurrent connections; zone mode;
+# KILL QUERY of a SLEEP from another connection; LOAD DATA LOCAL INFILE; mysqlclient;
+# 1 MiB and 20 MiB values; AcraStructs over 16 MiB; 50 concurrent connections; zone mode;
 # poison records; start-up rules; a database that is down; malformed packets.
 set -eu
 ACRA_TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,11 +51,21 @@ assert_eq "$(mc "$P" -e "PREPARE s FROM 'SELECT b FROM enc WHERE id = ?'; SET @i
 	"$PA_B" "mariadb CLI: SQL PREPARE/EXECUTE result decrypted"
 
 # --- PyMySQL ---
-for chk in decrypt types multi txn concurrent; do
+for chk in decrypt types multi txn concurrent kill; do
 	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" $chk 127.0.0.1 "$P" "$D" \
 		"$MYSQL_USER" "$MYSQL_DB"
 	ok "PyMySQL check $chk"
 done
+run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" infile 127.0.0.1 "$P" "$D" \
+	"$MYSQL_USER" "$MYSQL_DB" "$T/infile.tsv"
+ok "PyMySQL: LOAD DATA LOCAL INFILE through acra"
+if $SVC_PY -c 'import MySQLdb' 2>/dev/null; then
+	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" mysqldb 127.0.0.1 "$P" "$D" \
+		"$MYSQL_USER" "$MYSQL_DB"
+	ok "mysqlclient (MySQLdb) checks"
+else
+	fail "python3-mysqldb is not installed (contrib/deps.sh installs it)"
+fi
 for size in 1048576 20971520; do
 	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" big 127.0.0.1 "$P" "$D" \
 		"$MYSQL_USER" "$MYSQL_DB" $size

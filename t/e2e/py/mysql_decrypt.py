@@ -138,6 +138,77 @@ elif check == "bigenc":
     expect((got[0][0], len(to_b(got[0][1])), to_b(got[0][1]) == plain, got[0][2]),
            (2, len(plain), True, b"after"),
            "a %d-byte AcraStruct (%d-byte plaintext) comes back decrypted" % (len(env), len(plain)))
+elif check == "infile":
+    path = sys.argv[7]
+    with open(path, "wb") as f:
+        for i in range(1000):
+            f.write(b"%d\tline %d\n" % (i, i))
+    c = connect(aport, local_infile=True)
+    try:
+        with c.cursor() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS loaded (id INT PRIMARY KEY, v VARCHAR(20))")
+            cur.execute("LOAD DATA LOCAL INFILE '%s' INTO TABLE loaded" % path)
+            expect(cur.rowcount, 1000, "LOAD DATA LOCAL INFILE loads 1000 rows")
+            c.commit()
+            cur.execute("SELECT COUNT(*), MAX(v) FROM loaded")
+            expect(cur.fetchone(), (1000, b"line 999"), "the loaded rows are in the table")
+            cur.execute("SELECT b FROM enc WHERE id = 1")
+            expect(to_b(cur.fetchone()[0]), os.environ["PA_S"].encode(),
+                   "the connection decrypts after LOAD DATA")
+    finally:
+        c.close()
+elif check == "kill":
+    import time
+    victim = connect(aport)
+    vid = victim.thread_id()
+    result = {}
+
+    def sleeper():
+        t0 = time.time()
+        try:
+            with victim.cursor() as cur:
+                cur.execute("SELECT SLEEP(30)")
+                result["rows"] = cur.fetchall()
+        except Exception as e:  # noqa: BLE001 - the interrupted query may raise
+            result["error"] = str(e)
+        result["took"] = time.time() - t0
+
+    th = threading.Thread(target=sleeper)
+    th.start()
+    time.sleep(1)
+    killer = connect(aport)
+    with killer.cursor() as cur:
+        cur.execute("KILL QUERY %d" % vid)
+    th.join(15)
+    expect(th.is_alive(), False, "the sleeping query ended")
+    expect(result["took"] < 10, True, "KILL QUERY through acra ends SLEEP(30) early")
+    with victim.cursor() as cur:
+        cur.execute("SELECT b FROM enc WHERE id = 1")
+        expect(to_b(cur.fetchone()[0]), os.environ["PA_S"].encode(),
+               "the killed query's connection still works")
+    killer.close()
+    victim.close()
+elif check == "mysqldb":
+    import MySQLdb
+    c = MySQLdb.connect(host=host, port=int(aport), user=user, passwd=pw, db=db,
+                        charset="latin1", use_unicode=False)
+    cur = c.cursor()
+    cur.execute("SELECT id, b, t FROM enc WHERE id IN (1, 2) ORDER BY id")
+    expect([tuple(r) for r in cur.fetchall()],
+           [(1, os.environ["PA_S"].encode(), os.environ["PA_S"].encode()),
+            (2, os.environ["PA_B"].encode(), os.environ["PA_B"].encode())],
+           "mysqlclient: clientA's envelopes decrypted")
+    cur.execute("SELECT b FROM enc WHERE id = %s", (3,))
+    d = MySQLdb.connect(host=host, port=int(dport), user=user, passwd=pw, db=db,
+                        charset="latin1", use_unicode=False)
+    dc = d.cursor()
+    dc.execute("SELECT b FROM enc WHERE id = %s", (3,))
+    expect(cur.fetchall(), dc.fetchall(), "mysqlclient: clientB's envelope unchanged")
+    cur.execute("SELECT * FROM types ORDER BY id")
+    dc.execute("SELECT * FROM types ORDER BY id")
+    expect(cur.fetchall(), dc.fetchall(), "mysqlclient: every column type as direct")
+    c.close()
+    d.close()
 else:
     print("unknown check " + check, file=sys.stderr)
     sys.exit(2)
