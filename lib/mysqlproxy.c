@@ -283,8 +283,9 @@ static int myp_open(struct session *s, void *arg, void **state)
 	x->dec.cfg = arg;
 	x->dec.s = s;
 	mysql_limits_default(&lim);
-	/* the database's TLS offer is not passed on: both legs stay in clear text */
-	lim.clear_caps |= MYSQL_CLIENT_SSL;
+	/* without TLS configured for both legs the database's TLS offer is not passed on */
+	if (!session_tls_offered(s))
+		lim.clear_caps |= MYSQL_CLIENT_SSL;
 	if (lim.max_msg > SESSION_NEED_MAX - 1024)
 		lim.max_msg = SESSION_NEED_MAX - 1024;
 	if (mysql_session_init(&x->my, &lim) != ACRA_OK) {
@@ -321,7 +322,6 @@ static void on_client(void *state, struct session *s, const uint8_t *p, size_t l
 	size_t used = 0;
 	int rc;
 
-	(void)s;
 	rc = mysql_feed(&x->my, MYSQL_FROM_CLIENT, p, len, &used, &m);
 	if (rc == MYSQL_NEED_MORE) {
 		if (m.wire_len > SESSION_NEED_MAX) {
@@ -334,6 +334,19 @@ static void on_client(void *state, struct session *s, const uint8_t *p, size_t l
 	}
 	if (rc < 0) {
 		client_fail(x, p, len, a, rc);
+		return;
+	}
+	if (m.kind == MYSQL_K_SSL_REQUEST) {
+		/* TLS on both legs: the request goes on, then the session upgrades */
+		if (!session_tls_offered(s)) {
+			client_fail(x, p, len, a, ACRA_EPROTO);
+			return;
+		}
+		if (pass_msg(x, &m, p, used, a) != ACRA_OK) {
+			client_fail(x, p, len, a, ACRA_ENOMEM);
+			return;
+		}
+		session_starttls(s);
 		return;
 	}
 	if (m.kind == MYSQL_K_COMMAND || m.kind == MYSQL_K_HANDSHAKE_RESPONSE ||

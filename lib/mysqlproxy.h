@@ -4,7 +4,8 @@
  * values decrypted for the session's client id (or the zone named in a preceding column in
  * zone mode), and the capability fields of the handshake, from which the features the
  * proxy does not follow are removed (compression, optional metadata, MariaDB bulk and
- * progress, and CLIENT_SSL: clients and database talk in clear text through the proxy).
+ * progress; CLIENT_SSL unless the session has a MySQL TLS transport on both sides, then a
+ * client's SSLRequest goes on to the database and both legs switch to TLS).
  *
  * Length-encoded values, the binary NULL bitmap, packet lengths and sequence ids are
  * recomputed when a value changes size, also when a row crosses the 16 MiB packet limit.

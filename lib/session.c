@@ -64,6 +64,8 @@ struct side {
 	SSL *ssl;
 	bool tls_write_wants_read, tls_read_wants_write;
 	bool got_bytes; /* anything read from the socket yet */
+	bool tls_prefix; /* TLS reads first from a memory BIO holding bytes read before the
+			  * upgrade (MySQL: the ClientHello right behind the SSLRequest) */
 	struct ssession *ss;
 	void *ss_key; /* handle from session_ss_keys.own_key */
 	struct evbuffer *raw_in, *raw_out;
@@ -87,6 +89,7 @@ struct session {
 	struct event *hs_timer; /* transport handshake deadline */
 	void *proto;
 	bool proto_open;
+	bool starttls; /* a hook asked for TLS on both sides from here on (MySQL) */
 	struct timespec start;
 	const char *close_reason; /* S_FLUSHING: logged when the flush ends */
 	int flush_side;           /* S_FLUSHING: the side whose queued bytes are going out */
@@ -464,6 +467,59 @@ static void refuse_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Feed side d's input to its hook (or move it all when there is none) and forward.
  * Returns 0, or -1 if the session was closed. */
+static int tls_begin(struct session *s, int d);
+static int hs_timer_start(struct session *s, int d);
+
+/* A client hook answered a request for TLS (MySQL SSLRequest) with session_starttls():
+ * the request goes to the database as it is, then both sides start TLS (the client's bytes
+ * already read behind the request are the start of its TLS handshake). */
+static int starttls_run(struct session *s, int d)
+{
+	struct side *c = &s->side[SESSION_FROM_CLIENT], *db = &s->side[SESSION_FROM_DB];
+	size_t n;
+
+	s->starttls = false;
+	if (d != SESSION_FROM_CLIENT || s->env->client_tr.tls == NULL ||
+	    s->env->db_tr.tls == NULL || c->wire != W_PLAIN || db->wire != W_PLAIN) {
+		session_close(s, LOG_ERROR, LOG_CODE_PROTOCOL, "TLS upgrade not possible here");
+		return -1;
+	}
+	n = c->pass_left < evbuffer_get_length(c->in) ? c->pass_left : evbuffer_get_length(c->in);
+	if (n < c->pass_left) {
+		session_close(s, LOG_ERROR, LOG_CODE_PROTOCOL, "TLS request not complete");
+		return -1;
+	}
+	evbuffer_remove_buffer(c->in, db->out, n);
+	c->pass_left = 0;
+	if (raw_flush(s, SESSION_FROM_DB, db->out) < 0)
+		return -1;
+	if (evbuffer_get_length(db->out) > 0) {
+		session_close(s, LOG_ERROR, 0, "cannot pass the TLS request to the database");
+		return -1;
+	}
+	if (hs_timer_start(s, SESSION_FROM_CLIENT) != ACRA_OK) {
+		session_close(s, LOG_ERROR, 0, "out of memory");
+		return -1;
+	}
+	clog_debug(&s->ctx, "client asked for TLS: TLS on both sides");
+	if (tls_begin(s, SESSION_FROM_DB) < 0 || s->state == S_CLOSED)
+		return -1;
+	if (tls_begin(s, SESSION_FROM_CLIENT) < 0 || s->state == S_CLOSED)
+		return -1;
+	return 0;
+}
+
+void session_starttls(struct session *s)
+{
+	s->starttls = true;
+}
+
+bool session_tls_offered(const struct session *s)
+{
+	return s->env->client_tr.kind == SESSION_TRANSPORT_MYSQL_TLS &&
+	       s->env->client_tr.tls != NULL && s->env->db_tr.tls != NULL;
+}
+
 static int process(struct session *s, int d)
 {
 	struct side *src = &s->side[d], *dst = &s->side[1 - d];
@@ -554,6 +610,8 @@ static int process(struct session *s, int d)
 		default:
 			goto bad_answer;
 		}
+		if (s->starttls)
+			return starttls_run(s, d);
 	}
 	if (evbuffer_get_length(dst->out) > 0) {
 		if (send_to(s, 1 - d) < 0)
@@ -669,6 +727,13 @@ static void handshake_done(struct session *s, int d)
 	struct side *sd = &s->side[d];
 
 	sd->tstate = T_READY;
+	if (s->state == S_OPEN) { /* an upgrade of a running session (MySQL) */
+		if (s->side[1 - d].tstate == T_READY && s->hs_timer != NULL)
+			evtimer_del(s->hs_timer);
+		if (side_flush(s, d) == 0)
+			process(s, 1 - d); /* bytes that waited for this side */
+		return;
+	}
 	if (s->hs_timer != NULL)
 		evtimer_del(s->hs_timer);
 	if (d == SESSION_FROM_CLIENT)
@@ -721,6 +786,18 @@ static int tls_step(struct session *s, int d)
 		return 1;
 	}
 	err = SSL_get_error(sd->ssl, r);
+	if (err == SSL_ERROR_WANT_READ && sd->tls_prefix) {
+		/* the bytes read before the upgrade are used up: read the socket from now on */
+		BIO *sock = BIO_new_socket(sd->fd, BIO_NOCLOSE);
+
+		sd->tls_prefix = false;
+		if (sock == NULL) {
+			handshake_fail(s, d, "cannot start TLS: out of memory");
+			return -1;
+		}
+		SSL_set0_rbio(sd->ssl, sock);
+		return tls_step(s, d);
+	}
 	if (err == SSL_ERROR_WANT_READ) {
 		if (sd->rev != NULL)
 			event_add(sd->rev, NULL);
@@ -774,6 +851,21 @@ static int tls_begin(struct session *s, int d)
 	if (rc != ACRA_OK || SSL_set_fd(sd->ssl, sd->fd) != 1) {
 		handshake_fail(s, d, "cannot start TLS: out of memory");
 		return -1;
+	}
+	if (evbuffer_get_length(sd->in) > 0) { /* read before the upgrade: TLS bytes */
+		BIO *mem = BIO_new(BIO_s_mem());
+		size_t n = evbuffer_get_length(sd->in);
+		const uint8_t *p = evbuffer_pullup(sd->in, (ev_ssize_t)n);
+
+		if (mem == NULL || p == NULL || n > INT32_MAX || BIO_write(mem, p, (int)n) != (int)n) {
+			BIO_free(mem);
+			handshake_fail(s, d, "cannot start TLS: out of memory");
+			return -1;
+		}
+		BIO_set_mem_eof_return(mem, -1);
+		SSL_set0_rbio(sd->ssl, mem);
+		evbuffer_drain(sd->in, n);
+		sd->tls_prefix = true;
 	}
 	sd->wire = W_TLS;
 	sd->tstate = T_TLS_HS;
@@ -1153,7 +1245,6 @@ static void tls_read(struct session *s, int d)
 			event_add(sd->wev, NULL);
 			break;
 		}
-		ERR_clear_error();
 		if (total > 0) {
 			account(s, d, total);
 			s->refs++;
@@ -1162,6 +1253,13 @@ static void tls_read(struct session *s, int d)
 			if (s->state == S_CLOSED)
 				return;
 		}
+		if (err == SSL_ERROR_SSL) {
+			char e[256];
+
+			clog_info(&s->ctx, "TLS with %s failed: %s", side_name[d],
+				  tls_last_error(e, sizeof(e)));
+		}
+		ERR_clear_error();
 		side_eof(s, d, err == SSL_ERROR_SYSCALL && errno != 0, errno);
 		return;
 	}
@@ -1389,8 +1487,8 @@ static void db_transport_start(struct session *s)
 	enum session_transport_kind kind = s->env->db_tr.kind;
 	ssize_t n;
 
-	if (kind == SESSION_TRANSPORT_PLAIN) {
-		db_connected(s);
+	if (kind == SESSION_TRANSPORT_PLAIN || kind == SESSION_TRANSPORT_MYSQL_TLS) {
+		db_connected(s); /* MySQL: TLS comes later, when the client asks (starttls) */
 		return;
 	}
 	if (hs_timer_start(s, SESSION_FROM_DB) != ACRA_OK) {
@@ -1580,7 +1678,8 @@ void session_accept(struct reactor_worker *w, int fd, const struct sockaddr *pee
 		return;
 	}
 	clog_debug(&s->ctx, "new connection");
-	if (env->client_tr.kind != SESSION_TRANSPORT_PLAIN) {
+	if (env->client_tr.kind != SESSION_TRANSPORT_PLAIN &&
+	    env->client_tr.kind != SESSION_TRANSPORT_MYSQL_TLS) {
 		s->state = S_HANDSHAKE;
 		if (hs_timer_start(s, SESSION_FROM_CLIENT) != ACRA_OK) {
 			session_close(s, LOG_ERROR, 0, "cannot start session: out of memory");

@@ -125,6 +125,11 @@ enum session_transport_kind {
 	 * its 'N' (a server without SSL) leaves the connection plain. */
 	SESSION_TRANSPORT_PG_TLS,
 	SESSION_TRANSPORT_SSESSION, /* Themis Secure Session with Acra 0.82's framing */
+	/* MySQL: both sides start plain; when the client sends an SSLRequest the hooks call
+	 * session_starttls(): the request goes on to the database and TLS starts on both
+	 * sides (client side with tls, database side with the database side's tls). Set it
+	 * on both sides. */
+	SESSION_TRANSPORT_MYSQL_TLS,
 };
 
 /* Secure Session keys. Server role (client side): own_key is called when the connector
@@ -204,6 +209,14 @@ void session_worker_fini(struct reactor_worker *w, void *arg);
  * end the session at once (the database refuses): a hook calling it must return right
  * after, and the glue then drops its answer. */
 void session_connect_db(struct session *s);
+
+/* From a client hook answering the client's request for TLS (MySQL SSLRequest) with PASS or
+ * REPLACE of exactly that request: once the answer is applied, the request is written to
+ * the database and TLS starts on both sides (SESSION_TRANSPORT_MYSQL_TLS). Bytes behind the
+ * request are the client's TLS handshake; the hooks see the next plaintext bytes. */
+void session_starttls(struct session *s);
+/* Can this session upgrade to TLS (a MySQL TLS transport with contexts on both sides)? */
+bool session_tls_offered(const struct session *s);
 
 /* Did the client side negotiate TLS (directly or after a PostgreSQL SSLRequest)? */
 bool session_client_tls(const struct session *s);

@@ -763,14 +763,16 @@ static int transports_setup(struct server *srv, const struct server_cfg *c)
 			log_info("Transport from clients: TLS from acra connector");
 			return ACRA_OK;
 		}
-		if (c->mysql_enable) {
-			log_warn("TLS toward MySQL clients is not supported: clients connect in plain");
-			return ACRA_OK;
-		}
 		rc = tls_client_ctx_new(&srv->tls_db, &db, err, sizeof(err));
 		if (rc != ACRA_OK) {
 			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "TLS toward the database: %s", err);
 			return rc;
+		}
+		if (c->mysql_enable) {
+			log_info("Transport from clients: MySQL with TLS when the client asks for it "
+				 "(SSLRequest), then TLS to the database too (name %s)",
+				 pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host)));
+			return ACRA_OK;
 		}
 		log_info("Transport from clients: PostgreSQL with TLS (SSLRequest answered 'S'); "
 			 "to the database: TLS when it accepts SSLRequest (name %s)",
@@ -786,7 +788,7 @@ static int transports_setup(struct server *srv, const struct server_cfg *c)
 static int transports_env(struct server *srv, const struct server_cfg *c,
 			  struct session_env *env)
 {
-	bool want_tls = is_set(pick(c->tls_client_cert, c->tls_cert)) && !c->mysql_enable;
+	bool want_tls = is_set(pick(c->tls_client_cert, c->tls_cert));
 
 	if ((c->cid_source == CID_SECURE_SESSION && !srv->ss_prepared) ||
 	    (c->cid_source == CID_CONNECTOR_TLS && srv->tls_app == NULL) ||
@@ -815,11 +817,12 @@ static int transports_env(struct server *srv, const struct server_cfg *c,
 	default:
 		if (!want_tls || srv->tls_app == NULL || srv->tls_db == NULL)
 			return ACRA_OK;
-		env->client_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->client_tr.kind = c->mysql_enable ? SESSION_TRANSPORT_MYSQL_TLS :
+							SESSION_TRANSPORT_PG_TLS;
 		env->client_tr.tls = srv->tls_app;
 		env->client_tr.id_from_cert = c->tls_client_id_from_cert;
 		env->client_tr.id_extractor = c->tls_identifier_extractor_type;
-		env->db_tr.kind = SESSION_TRANSPORT_PG_TLS;
+		env->db_tr.kind = env->client_tr.kind;
 		env->db_tr.tls = srv->tls_db;
 		env->db_tr.server_name = pick(c->tls_database_sni, pick(c->tls_db_sni, c->db_host));
 		return ACRA_OK;

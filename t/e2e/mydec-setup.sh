@@ -3,7 +3,7 @@
 # keys), table enc with clientA's AcraStruct (row 1, $PA_S) and AcraBlock (row 2, $PA_B) and
 # clientB's (rows 3, 4) in a BLOB and a latin1 TEXT column, row 5 plain; acra server
 # --mysql_enable --client_id=clientA on $P. mc PORT ARGS: the mariadb CLI reading latin1.
-mysql_start
+mysql_start ${MYDEC_MYSQL_ARGS:-}
 T=$(svc_dir t)
 ACRA=$(acra_bin)
 D=$MYSQL_PORT

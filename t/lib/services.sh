@@ -271,13 +271,25 @@ pg_psql() {
 
 # ---------------------------------------------------------------- MariaDB
 
-# mysql_start: mariadb-install-db + mariadbd. Creates $MYSQL_USER with a password and
-# database $MYSQL_DB; root has no password and is reachable over $MYSQL_SOCKET only.
+# mysql_start [--ssl]: mariadb-install-db + mariadbd. Creates $MYSQL_USER with a password
+# and database $MYSQL_DB; root has no password and is reachable over $MYSQL_SOCKET only.
+# --ssl [CA]: TLS with a self-signed certificate for localhost ($MYSQL_DIR/server.crt);
+# client certificates are verified against CA when given.
 mysql_start() {
 	svc_need mariadb-install-db mariadbd mariadb mariadb-admin
 	svc_init
 	MYSQL_DIR=$(svc_dir mysql)
 	MYSQL_SOCKET=$MYSQL_DIR/mysql.sock
+	_myssl=
+	if [ "${1:-}" = --ssl ]; then
+		svc_need openssl
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+			-keyout "$MYSQL_DIR/server.key" -out "$MYSQL_DIR/server.crt" >/dev/null 2>&1 ||
+			svc_die "openssl req failed"
+		_myssl="--ssl-cert=$MYSQL_DIR/server.crt --ssl-key=$MYSQL_DIR/server.key"
+		[ -z "${2:-}" ] || _myssl="$_myssl --ssl-ca=$2"
+	fi
 	_ua=
 	[ "$(id -u)" -eq 0 ] && _ua=--user=root
 	mariadb-install-db --no-defaults --datadir="$MYSQL_DIR/data" $_ua --skip-test-db \
@@ -293,7 +305,7 @@ mysql_start() {
 			--socket="$MYSQL_SOCKET" --bind-address=127.0.0.1 --skip-name-resolve $_ua \
 			--pid-file="$MYSQL_DIR/mysqld.pid" --log-error="$MYSQL_DIR/error.log" \
 			--innodb-buffer-pool-size=32M --innodb-flush-log-at-trx-commit=0 \
-			--max-connections=200 --max-allowed-packet=64M >/dev/null 2>&1 &
+			--max-connections=200 --max-allowed-packet=64M $_myssl >/dev/null 2>&1 &
 		MYSQL_PID=$!
 		svc_register "$MYSQL_PID"
 		_i=0
