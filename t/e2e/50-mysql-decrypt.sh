@@ -50,6 +50,19 @@ assert_eq "$(mc "$P" -e 'SELECT * FROM types ORDER BY id')" \
 assert_eq "$(mc "$P" -e "PREPARE s FROM 'SELECT b FROM enc WHERE id = ?'; SET @i = 2; EXECUTE s USING @i")" \
 	"$PA_B" "mariadb CLI: SQL PREPARE/EXECUTE result decrypted"
 
+# --- authentication: MariaDB's client_ed25519 after an AuthSwitchRequest ---
+EDPW=acra-ed-pw-$(svc_randhex 6)
+svc_secret "$EDPW"
+env -u MYSQL_PWD mariadb --no-defaults -S "$MYSQL_SOCKET" -u root -e "INSTALL SONAME 'auth_ed25519';
+	CREATE USER ed@'%' IDENTIFIED VIA ed25519 USING PASSWORD('$EDPW');
+	GRANT SELECT ON $MYSQL_DB.* TO ed@'%'" || fail "ed25519 user created"
+assert_eq "$(MYSQL_PWD=$EDPW mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "$P" -u ed \
+	-D "$MYSQL_DB" -N -B -e 'SELECT b FROM enc WHERE id = 1')" "$PA_S" \
+	"client_ed25519 login (AuthSwitchRequest) through acra, then decryption"
+run nonzero env MYSQL_PWD=wrong-password mariadb --no-defaults --protocol=TCP -h 127.0.0.1 \
+	-P "$P" -u ed -D "$MYSQL_DB" -e 'SELECT 1'
+assert_grep "$ERR" 'Access denied' "a wrong password gets the server's own ERR through acra"
+
 # --- PyMySQL ---
 for chk in decrypt types multi txn concurrent kill; do
 	run 0 $SVC_PY "$ACRA_TOP/t/e2e/py/mysql_decrypt.py" $chk 127.0.0.1 "$P" "$D" \

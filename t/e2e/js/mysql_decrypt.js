@@ -42,6 +42,9 @@ const str = v => (Buffer.isBuffer(v) ? v.toString('latin1') : v);
 	[rows] = await a.execute(mixed, ['t', 5]);
 	eq(rows.map(r => [r.id, str(r.b), r.tag, r.n]), [[5, 'plain value', 't', null]],
 		'execute(): plain values, a parameter and NULL pass');
+	await a.changeUser({ user, password: process.env.MYSQL_PWD, database });
+	[rows] = await a.execute('SELECT b FROM enc WHERE id = ?', [1]);
+	eq(str(rows[0].b), process.env.PA_S, 'after COM_CHANGE_USER: execute() decrypts');
 	await a.end();
 	await d.end();
 })().catch(e => { console.error(e); process.exit(1); });
