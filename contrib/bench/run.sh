@@ -15,6 +15,7 @@ crypto
 passthrough
 keystore
 pg_decrypt
+mysql
 connector
 "
 
