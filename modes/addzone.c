@@ -12,6 +12,8 @@
 #include "lib/conf.h"
 #include "lib/fdio.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 #include "modes/modes.h"
 
@@ -19,7 +21,8 @@ struct addzone_cfg {
 	struct conf_base base;
 	char *out_dir;
 	bool fs_keystore;
-	char *redis_host_port;
+	struct keystore_redis_opts redis;
+	struct keystore_master_flags master;
 };
 
 static const struct conf_opt addzone_opts[] = {
@@ -27,10 +30,8 @@ static const struct conf_opt addzone_opts[] = {
 		 "Folder where will be saved generated zone keys"),
 	CONF_BOOL("fs_keystore_enable", struct addzone_cfg, fs_keystore, "true",
 		  "Use filesystem key store"),
-	CONF_STR("redis_host_port", struct addzone_cfg, redis_host_port, NULL,
-		 "Redis keystore (not supported)"),
-	CONF_IGNORED("redis_password", CONF_T_STR, NULL, "Redis password"),
-	CONF_IGNORED("redis_db_keys", CONF_T_INT, "0", "Redis DB number for keys"),
+	KEYSTORE_REDIS_CONF(struct addzone_cfg, redis, "0"),
+	KEYSTORE_MASTER_CONF(struct addzone_cfg, master),
 	CONF_END
 };
 
@@ -53,11 +54,7 @@ static int addzone_run(const struct addzone_cfg *c)
 		log_error("only the filesystem keystore is supported (--fs_keystore_enable=true)");
 		return ACRA_EINVAL;
 	}
-	if (c->redis_host_port != NULL && c->redis_host_port[0] != '\0') {
-		log_error("--redis_host_port is not supported");
-		return ACRA_EINVAL;
-	}
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&c->master, &master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
 			 keystore_last_error());
@@ -66,7 +63,9 @@ static int addzone_run(const struct addzone_cfg *c)
 	o.dir = c->out_dir;
 	o.cache_size = KEYSTORE_CACHE_OFF;
 	o.master_key = master;
-	rc = keystore_open(&ks, &o);
+	rc = keystore_redis_opts_from_flags(&c->redis, false, &o);
+	if (rc == ACRA_OK)
+		rc = keystore_open(&ks, &o);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "can't create key store: %s",
 			 keystore_last_error());

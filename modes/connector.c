@@ -20,6 +20,7 @@
 #include "lib/fdio.h"
 #include "lib/http.h"
 #include "lib/keystore/keystore.h"
+#include "lib/keystore/master_flags.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/net.h"
@@ -53,6 +54,7 @@ struct connector_cfg {
 	bool http_api_enable, user_check_disable;
 	char *metrics_string, *prometheus_metrics_address;
 	long worker_threads;
+	struct keystore_master_flags master;
 };
 
 #define S struct connector_cfg
@@ -131,6 +133,7 @@ static const struct conf_opt connector_opts[] = {
 	CONF_IGNORED("audit_log_enable", CONF_T_BOOL, "false", "Enable audit mode"),
 	CONF_IGNORED("tracing_log_enable", CONF_T_BOOL, "false", "Enable tracing logs"),
 	CONF_IGNORED("tracing_jaeger_enable", CONF_T_BOOL, "false", "Enable Jaeger tracing"),
+	KEYSTORE_MASTER_CONF(S, master),
 	CONF_END
 };
 #undef S
@@ -349,7 +352,7 @@ static int open_keys(struct connector *cn)
 	struct secret *master = NULL;
 	int rc;
 
-	rc = keystore_master_key_load(NULL, &master);
+	rc = keystore_master_key_from_flags(&cn->cfg->master, &master);
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_MASTER_KEY, "can't load master key: %s",
 			 keystore_last_error());

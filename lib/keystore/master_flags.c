@@ -12,9 +12,10 @@
 #include "lib/keystore/kms.h"
 #include "lib/keystore/private.h"
 #include "lib/keystore/vault.h"
+#include "lib/log.h"
 
 const char *const keystore_master_enc_types[] = { "env_master_key", "vault_master_key",
-						  "kms_encrypted_master_key", NULL };
+						  "kms_encrypted_master_key", "master_key", NULL };
 
 static const char *nz(const char *s)
 {
@@ -114,12 +115,18 @@ int keystore_master_key_from_flags(const struct keystore_master_flags *f, struct
 	*out = NULL;
 	keystore_clear_error();
 	switch (f->encryption_type) {
+	case KS_ENC_ENV:
+	case KS_ENC_ENV_OLD:
+		if (nz(f->vault_api) == NULL)
+			return keystore_master_key_load(NULL, out);
+		/* before keystore_encryption_type existed, a Vault address alone chose Vault */
+		log_info("--vault_connection_api_string given: the master key comes from "
+			 "HashiCorp Vault");
+		return vault_load(f, out);
 	case KS_ENC_VAULT:
 		return vault_load(f, out);
 	case KS_ENC_KMS_MASTER:
 		return kms_load(f, out);
-	case KS_ENC_ENV:
-		return keystore_master_key_load(NULL, out);
 	default:
 		keystore_set_error("unknown keystore_encryption_type");
 		return ACRA_EINVAL;

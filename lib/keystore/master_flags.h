@@ -15,6 +15,7 @@ enum keystore_master_enc {
 	KS_ENC_ENV = 0,        /* env_master_key: ACRA_MASTER_KEY */
 	KS_ENC_VAULT = 1,      /* vault_master_key: HashiCorp Vault */
 	KS_ENC_KMS_MASTER = 2, /* kms_encrypted_master_key: ACRA_MASTER_KEY decrypted by KMS */
+	KS_ENC_ENV_OLD = 3,    /* master_key: the name some pre-0.95 builds used for env */
 };
 
 extern const char *const keystore_master_enc_types[];
@@ -60,7 +61,9 @@ struct keystore_master_flags {
 	CONF_STR("kms_credentials_path", T, m.kms_credentials_path, "",                  \
 		 "KMS credentials JSON file path")
 
-/* Load the master key the flags select. *out returned owned (secret_free). On failure
+/* Load the master key the flags select: env_master_key (or its older name master_key) reads
+ * ACRA_MASTER_KEY unless --vault_connection_api_string is given, which selects Vault as it
+ * did before keystore_encryption_type existed (logged). *out returned owned (secret_free). On failure
  * returns the source's ACRA_E* code with keystore_last_error() set; Vault and KMS also log
  * their own error line first. For kms_encrypted_master_key ACRA_MASTER_KEY holds
  * base64(KMS blob) and is unset once read, as for env_master_key. */

@@ -358,6 +358,65 @@ for kind in acrastruct acrablock; do
 	[ "$got" = "$PT" ] && ok "reader with vault_master_key reads the $kind" ||
 		not_ok "reader with vault_master_key: $kind"
 done
+# the names older Acra versions accepted: master_key for env_master_key, and a Vault address
+# alone (no keystore_encryption_type) choosing Vault
+got=$(env ACRA_MASTER_KEY="$KEY1" "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient \
+	--keystore_encryption_type=master_key <"$T/ct" 2>"$T/err")
+[ "$got" = "$PT" ] && ok "keystore_encryption_type=master_key is env_master_key" ||
+	not_ok "keystore_encryption_type=master_key"
+got=$(env -u ACRA_MASTER_KEY "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient -v \
+	--vault_connection_api_string="$VURL" --vault_secrets_path=secret/acra <"$T/ct" 2>"$T/err")
+[ "$got" = "$PT" ] && grep -q 'the master key comes from HashiCorp Vault' "$T/err" &&
+	ok "a Vault address alone selects Vault, and says so" ||
+	not_ok "a Vault address alone does not select Vault"
+# acra addzone with Vault and with KMS: the zone key is sealed with that master key
+# shellcheck disable=SC2086
+if env -u ACRA_MASTER_KEY "$ACRA" addzone --keys_output_dir="$T/vz" $VFLAGS >"$T/zone" \
+	2>"$T/err" && ZID=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/zone") &&
+	printf '%s' "$PT" | env ACRA_MASTER_KEY="$KEY1" "$ACRA" writer --keys_dir="$T/vz" \
+		--zone_id="$ZID" >"$T/zct" 2>>"$T/err" &&
+	[ "$(env ACRA_MASTER_KEY="$KEY1" "$ACRA" reader --keys_dir="$T/vz" --client_id=vaultclient \
+		--zone_id="$ZID" <"$T/zct" 2>>"$T/err")" = "$PT" ]; then
+	ok "addzone with vault_master_key: the zone decrypts with the Vault master key"
+else
+	not_ok "addzone with vault_master_key"
+fi
+env -u ACRA_MASTER_KEY VAULT_API_TOKEN="$(printf 'test-wrong-token' | base64 -w0)" \
+	"$ACRA" addzone --keys_output_dir="$T/vz2" $VFLAGS >"$T/out" 2>"$T/err" &&
+	not_ok "addzone with a wrong Vault token succeeded" ||
+	{ grep -qF 'token refused (HTTP 403)' "$T/err" && [ ! -d "$T/vz2" ] &&
+		ok "addzone with a wrong Vault token: clear error, nothing written" ||
+		not_ok "addzone with a wrong Vault token: message or files"; }
+# acra connector loads its transport keys with the Vault master key
+env -u ACRA_MASTER_KEY "$ACRA" keymaker --client_id=vaultconn --generate_acraconnector_keys \
+	--keys_output_dir="$T/vc" --keys_public_output_dir="$T/vc" $VFLAGS >"$T/out" 2>"$T/err" ||
+	not_ok "keymaker makes connector keys with Vault"
+cp "$T/vc/vaultconn.pub" "$T/vc/vaultconn_server.pub"
+: >"$T/cerr"
+CP=$(free_port)
+env -u ACRA_MASTER_KEY "$ACRA" connector --client_id=vaultconn --keys_dir="$T/vc" \
+	--user_check_disable --incoming_connection_string="tcp://127.0.0.1:$CP/" \
+	--acraserver_connection_string="tcp://127.0.0.1:$(free_port)/" $VFLAGS \
+	>"$T/cout" 2>"$T/cerr" &
+CPID=$!
+PIDS="$PIDS $CPID"
+i=0
+while [ $i -lt 50 ] && ! grep -q 'Start listening' "$T/cerr"; do
+	kill -0 "$CPID" 2>/dev/null || break
+	i=$((i + 1))
+	sleep 0.1
+done
+grep -q 'Start listening' "$T/cerr" && ok "connector with vault_master_key starts" ||
+	{ cp "$T/cerr" "$T/err"; not_ok "connector with vault_master_key does not start"; }
+kill "$CPID" 2>/dev/null
+wait "$CPID" 2>/dev/null
+env -u ACRA_MASTER_KEY "$ACRA" connector --client_id=vaultconn --keys_dir="$T/vc" \
+	--user_check_disable --incoming_connection_string="tcp://127.0.0.1:$(free_port)/" \
+	--acraserver_connection_string="tcp://127.0.0.1:$(free_port)/" \
+	--keystore_encryption_type=kms_encrypted_master_key --kms_type=aws \
+	--kms_credentials_path="$T/nonexistent.json" >"$T/out" 2>"$T/err" &&
+	not_ok "connector with a missing KMS credentials file started" ||
+	ok "connector with a missing KMS credentials file: error exit"
 WRONG=$(head -c 32 /dev/urandom | base64 -w0)
 env ACRA_MASTER_KEY="$WRONG" "$ACRA" reader --keys_dir="$T/vk" --client_id=vaultclient \
 	<"$T/ct" >"$T/out" 2>"$T/err" && not_ok "reader with a different master key succeeded" ||
