@@ -2,6 +2,7 @@
 #include "lib/tokenize.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -129,4 +130,198 @@ void cert_client_id(const uint8_t *ident, size_t len, char out[CERT_CLIENT_ID_LE
 
 	crypto_hash_sha512(h, ident, len);
 	sodium_bin2hex(out, CERT_CLIENT_ID_LEN + 1, h, sizeof(h));
+}
+
+/* ---- protobuf, the few wire types the records use ---- */
+
+static size_t pb_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	return n;
+}
+
+static int pb_read_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b;
+
+		if (*off >= len)
+			return ACRA_EPROTO;
+		b = p[(*off)++];
+		*v |= (uint64_t)(b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+			return ACRA_OK;
+	}
+	return ACRA_EPROTO;
+}
+
+/* Walk the fields of a message: calls f for each (number, wire type, varint value or bytes
+ * view). Unknown fields are skipped; groups and fixed-width types are refused. */
+typedef int (*pb_field_fn)(void *arg, unsigned num, unsigned wt, uint64_t v, const uint8_t *b,
+			   size_t blen);
+
+static int pb_walk(const uint8_t *p, size_t len, pb_field_fn f, void *arg)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		uint64_t key, v = 0;
+		const uint8_t *b = NULL;
+		int rc = pb_read_varint(p, len, &off, &key);
+
+		if (rc != ACRA_OK || key >> 3 == 0 || key >> 3 > 0xFFFF)
+			return ACRA_EPROTO;
+		switch (key & 7) {
+		case 0:
+			rc = pb_read_varint(p, len, &off, &v);
+			break;
+		case 2:
+			rc = pb_read_varint(p, len, &off, &v);
+			if (rc == ACRA_OK && v > len - off)
+				rc = ACRA_EPROTO;
+			if (rc == ACRA_OK) {
+				b = p + off;
+				off += (size_t)v;
+			}
+			break;
+		default:
+			rc = ACRA_EPROTO;
+		}
+		if (rc == ACRA_OK)
+			rc = f(arg, (unsigned)(key >> 3), (unsigned)(key & 7), v, b, (size_t)v);
+		if (rc != ACRA_OK)
+			return rc;
+	}
+	return ACRA_OK;
+}
+
+/* field (number, bytes) then optional varint fields appended to a buffer of known size */
+static size_t pb_put_bytes(uint8_t *p, unsigned num, const uint8_t *b, size_t len)
+{
+	size_t n = pb_varint(p, (uint64_t)num << 3 | 2);
+
+	n += pb_varint(p + n, len);
+	if (len > 0)
+		memcpy(p + n, b, len);
+	return n + len;
+}
+
+static size_t pb_put_varint(uint8_t *p, unsigned num, uint64_t v)
+{
+	size_t n = pb_varint(p, (uint64_t)num << 3);
+
+	return n + pb_varint(p + n, v);
+}
+
+int token_record_wrap(const uint8_t *data, size_t len, int64_t now, uint8_t **out,
+		      size_t *out_len)
+{
+	uint8_t *b = malloc(len + 40);
+	size_t n;
+
+	*out = NULL;
+	if (b == NULL)
+		return ACRA_ENOMEM;
+	n = pb_put_bytes(b, 1, data, len);
+	n += pb_put_varint(b + n, 2, (uint64_t)now);
+	n += pb_put_varint(b + n, 3, (uint64_t)now);
+	*out = b;
+	*out_len = n;
+	return ACRA_OK;
+}
+
+struct unwrap {
+	const uint8_t *data;
+	size_t len;
+	bool have, disabled;
+};
+
+static int unwrap_field(void *arg, unsigned num, unsigned wt, uint64_t v, const uint8_t *b,
+			size_t blen)
+{
+	struct unwrap *u = arg;
+
+	if (num == 1 && wt == 2) {
+		u->data = b;
+		u->len = blen;
+		u->have = true;
+	} else if (num == 4 && wt == 0) {
+		u->disabled = v != 0;
+	} else if (num <= 4 && wt != 0) {
+		return ACRA_EPROTO;
+	}
+	return ACRA_OK;
+}
+
+int token_record_unwrap(const uint8_t *p, size_t len, const uint8_t **data, size_t *data_len)
+{
+	struct unwrap u = { 0 };
+	int rc = pb_walk(p, len, unwrap_field, &u);
+
+	if (rc != ACRA_OK || !u.have)
+		return ACRA_EPROTO;
+	if (u.disabled)
+		return ACRA_EPERM;
+	*data = u.data;
+	*data_len = u.len;
+	return ACRA_OK;
+}
+
+int token_value_encode(enum token_type t, const uint8_t *val, size_t len, uint8_t **out,
+		       size_t *out_len)
+{
+	uint8_t *b = malloc(len + 24);
+	size_t n;
+
+	*out = NULL;
+	if (b == NULL)
+		return ACRA_ENOMEM;
+	n = pb_put_bytes(b, 1, val, len);
+	if (t != 0)
+		n += pb_put_varint(b + n, 2, (uint64_t)t);
+	*out = b;
+	*out_len = n;
+	return ACRA_OK;
+}
+
+struct tval {
+	const uint8_t *val;
+	size_t len;
+	uint64_t type;
+};
+
+static int tval_field(void *arg, unsigned num, unsigned wt, uint64_t v, const uint8_t *b,
+		      size_t blen)
+{
+	struct tval *t = arg;
+
+	if (num == 1 && wt == 2) {
+		t->val = b;
+		t->len = blen;
+	} else if (num == 2 && wt == 0) {
+		t->type = v;
+	} else if (num <= 2) {
+		return ACRA_EPROTO;
+	}
+	return ACRA_OK;
+}
+
+int token_value_decode(const uint8_t *p, size_t len, enum token_type *t, const uint8_t **val,
+		       size_t *val_len)
+{
+	struct tval tv = { (const uint8_t *)"", 0, 0 };
+	int rc = pb_walk(p, len, tval_field, &tv);
+
+	if (rc != ACRA_OK || tv.type > 0xFF)
+		return ACRA_EPROTO;
+	*t = (enum token_type)tv.type;
+	*val = tv.val;
+	*val_len = tv.len;
+	return ACRA_OK;
 }

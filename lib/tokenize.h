@@ -53,6 +53,25 @@ int search_hash(const uint8_t *key, size_t key_len, const uint8_t *pt, size_t pt
 int search_split(const uint8_t *val, size_t len, const uint8_t **hash, const uint8_t **rest,
 		 size_t *rest_len) ACRA_MUSTCHECK;
 
+/* ---- stored token records (Acra's protobuf messages, spec/acra-formats.md §6.2) ----
+ * A record is MetadataContainer{1: bytes data, 2: int64 created, 3: int64 accessed,
+ * 4: bool disabled} whose data is the AcraBlock of: for "t." records TokenValue{1: bytes
+ * value, 2: enum type}, for "h." records the token itself. */
+
+/* MetadataContainer for data with created = accessed = now (unix seconds). *out owned. */
+int token_record_wrap(const uint8_t *data, size_t len, int64_t now, uint8_t **out,
+		      size_t *out_len) ACRA_MUSTCHECK;
+/* The data of a MetadataContainer (a view into p). ACRA_EPROTO for a malformed message,
+ * ACRA_EPERM for a record marked disabled. */
+int token_record_unwrap(const uint8_t *p, size_t len, const uint8_t **data,
+			size_t *data_len) ACRA_MUSTCHECK;
+/* TokenValue{value, type}. *out owned (wipe: it holds the original value). */
+int token_value_encode(enum token_type t, const uint8_t *val, size_t len, uint8_t **out,
+		       size_t *out_len) ACRA_MUSTCHECK;
+/* Fields of a TokenValue (value a view into p). ACRA_EPROTO when malformed. */
+int token_value_decode(const uint8_t *p, size_t len, enum token_type *t, const uint8_t **val,
+		       size_t *val_len) ACRA_MUSTCHECK;
+
 /* Client id from a certificate identifier (rendered subject DN or serial number bytes):
  * lowercase hex of SHA-512(ident), NUL-terminated. */
 void cert_client_id(const uint8_t *ident, size_t len, char out[CERT_CLIENT_ID_LEN + 1]);

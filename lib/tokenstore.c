@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "lib/keystore/redis.h"
 #include "lib/log.h"
 
 #define REC_HDR (1 + TOKENSTORE_ID_LEN + 4)
@@ -28,6 +32,10 @@ struct tokenstore {
 	struct entry **buckets;
 	size_t n_buckets, n;
 	int fd;
+	struct keystore_redis_conn *redis; /* records in Redis instead of the table */
+	uint8_t *rval;                     /* the last record read from Redis */
+	size_t rval_len;
+	char where[300];                   /* "Redis at host:port db N", for messages */
 };
 
 static size_t bucket_of(const struct tokenstore *ts, uint8_t kind, const uint8_t *id)
@@ -239,6 +247,8 @@ void tokenstore_free(struct tokenstore *ts)
 	free(ts->buckets);
 	if (ts->fd >= 0)
 		close(ts->fd);
+	keystore_redis_conn_free(ts->redis);
+	free(ts->rval);
 	pthread_mutex_destroy(&ts->mu);
 	free(ts);
 }
@@ -253,11 +263,101 @@ void tokenstore_unlock(struct tokenstore *ts)
 	pthread_mutex_unlock(&ts->mu);
 }
 
-int tokenstore_get(struct tokenstore *ts, uint8_t kind, const uint8_t id[TOKENSTORE_ID_LEN],
-		   struct bytes *val)
+/* Redis key of a record: "tokens/" hex(ctx) "/" hex(kind '.' id), as Acra names it. */
+static void redis_key(char *key, const uint8_t ctx[TOKENSTORE_ID_LEN], uint8_t kind,
+		      const uint8_t *id)
 {
-	struct entry *e = find(ts, kind, id);
+	uint8_t kid[2 + TOKENSTORE_ID_LEN];
 
+	kid[0] = kind;
+	kid[1] = '.';
+	memcpy(kid + 2, id, TOKENSTORE_ID_LEN);
+	memcpy(key, "tokens/", 7);
+	sodium_bin2hex(key + 7, 2 * TOKENSTORE_ID_LEN + 1, ctx, TOKENSTORE_ID_LEN);
+	key[7 + 2 * TOKENSTORE_ID_LEN] = '/';
+	sodium_bin2hex(key + 8 + 2 * TOKENSTORE_ID_LEN, 2 * sizeof(kid) + 1, kid, sizeof(kid));
+}
+
+#define REDIS_KEY_LEN (8 + 2 * TOKENSTORE_ID_LEN + 2 * (2 + TOKENSTORE_ID_LEN))
+
+static int redis_get(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx, const uint8_t *id,
+		     struct bytes *val)
+{
+	char key[REDIS_KEY_LEN + 1];
+	const char *argv[2] = { "GET", key };
+	size_t lens[2] = { 3, REDIS_KEY_LEN };
+	redisReply *rep = NULL;
+	size_t n = 0;
+	int rc;
+
+	redis_key(key, ctx, kind, id);
+	rc = keystore_redis_conn_cmd(ts->redis, 2, argv, lens, &rep);
+	if (rc != ACRA_OK) {
+		log_error("token storage: %s", keystore_last_error());
+		return rc;
+	}
+	if (rep->type == REDIS_REPLY_NIL) {
+		rc = ACRA_ENOKEY;
+	} else if (rep->type != REDIS_REPLY_STRING || rep->len / 2 > TOKENSTORE_VALUE_MAX) {
+		log_error("token storage: %s holds something that is not a token record",
+			  ts->where);
+		rc = ACRA_EPROTO;
+	} else {
+		uint8_t *b = realloc(ts->rval, rep->len / 2 + 1);
+
+		rc = ACRA_ENOMEM;
+		if (b != NULL) {
+			ts->rval = b;
+			rc = sodium_hex2bin(b, rep->len / 2 + 1, rep->str, rep->len, NULL, &n, NULL) ==
+					     0 && n * 2 == rep->len ?
+				     ACRA_OK :
+				     ACRA_EPROTO;
+		}
+		if (rc == ACRA_OK) {
+			ts->rval_len = n;
+			val->p = ts->rval;
+			val->len = n;
+		}
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* SET key hex(val) [NX]. Returns 0, ACRA_EEXIST (NX and the key exists), ACRA_EIO. */
+static int redis_put(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx, const uint8_t *id,
+		     const uint8_t *val, size_t len, bool nx)
+{
+	char key[REDIS_KEY_LEN + 1];
+	char *hex = malloc(2 * len + 1);
+	const char *argv[4] = { "SET", key, hex, "NX" };
+	size_t lens[4] = { 3, REDIS_KEY_LEN, 2 * len, 2 };
+	redisReply *rep = NULL;
+	int rc;
+
+	if (hex == NULL)
+		return ACRA_ENOMEM;
+	redis_key(key, ctx, kind, id);
+	sodium_bin2hex(hex, 2 * len + 1, val, len);
+	rc = keystore_redis_conn_cmd(ts->redis, nx ? 4 : 3, argv, lens, &rep);
+	free(hex);
+	if (rc != ACRA_OK) {
+		log_error("token storage: %s", keystore_last_error());
+		return rc;
+	}
+	rc = rep->type == REDIS_REPLY_NIL ? ACRA_EEXIST :
+	     rep->type == REDIS_REPLY_STATUS ? ACRA_OK : ACRA_EIO;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int tokenstore_get(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx,
+		   const uint8_t id[TOKENSTORE_ID_LEN], struct bytes *val)
+{
+	struct entry *e;
+
+	if (ts->redis != NULL)
+		return redis_get(ts, kind, ctx, id, val);
+	e = find(ts, kind, id);
 	if (e == NULL)
 		return ACRA_ENOKEY;
 	val->p = e->val;
@@ -265,11 +365,15 @@ int tokenstore_get(struct tokenstore *ts, uint8_t kind, const uint8_t id[TOKENST
 	return ACRA_OK;
 }
 
-int tokenstore_put(struct tokenstore *ts, uint8_t kind, const uint8_t id[TOKENSTORE_ID_LEN],
-		   const uint8_t *val, size_t len)
+static int put(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx,
+	       const uint8_t id[TOKENSTORE_ID_LEN], const uint8_t *val, size_t len, bool nx)
 {
 	if (len > TOKENSTORE_VALUE_MAX)
 		return ACRA_ERANGE;
+	if (ts->redis != NULL)
+		return redis_put(ts, kind, ctx, id, val, len, nx);
+	if (nx && find(ts, kind, id) != NULL)
+		return ACRA_EEXIST;
 	if (ts->fd >= 0) {
 		size_t n = REC_HDR + len;
 		uint8_t *rec = malloc(n);
@@ -295,7 +399,45 @@ int tokenstore_put(struct tokenstore *ts, uint8_t kind, const uint8_t id[TOKENST
 	return mem_put(ts, kind, id, val, len);
 }
 
+int tokenstore_put(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx,
+		   const uint8_t id[TOKENSTORE_ID_LEN], const uint8_t *val, size_t len)
+{
+	return put(ts, kind, ctx, id, val, len, false);
+}
+
+int tokenstore_put_new(struct tokenstore *ts, uint8_t kind, const uint8_t *ctx,
+		       const uint8_t id[TOKENSTORE_ID_LEN], const uint8_t *val, size_t len)
+{
+	return put(ts, kind, ctx, id, val, len, true);
+}
+
+int tokenstore_open_redis(struct tokenstore **out, const struct keystore_redis_opts *o, char *err,
+			  size_t err_len)
+{
+	struct tokenstore *ts;
+	int rc;
+
+	*out = NULL;
+	rc = tokenstore_open(&ts, NULL, err, err_len);
+	if (rc != ACRA_OK)
+		return rc;
+	rc = keystore_redis_conn_open(&ts->redis, o, o->db_tokens);
+	if (rc != ACRA_OK) {
+		snprintf(err, err_len, "token storage: %s", keystore_last_error());
+		tokenstore_free(ts);
+		return rc;
+	}
+	snprintf(ts->where, sizeof(ts->where), "Redis at %s db %ld", o->host_port, o->db_tokens);
+	*out = ts;
+	return ACRA_OK;
+}
+
 size_t tokenstore_count(struct tokenstore *ts)
 {
 	return ts->n;
+}
+
+bool tokenstore_is_shared(const struct tokenstore *ts)
+{
+	return ts->redis != NULL;
 }

@@ -862,56 +862,106 @@ static void who_ctx(const struct who *who, bool *zone, struct bytes *ctx)
 	*ctx = *zone ? who->zone : who->cid;
 }
 
-/* Consistent tokenization of val (canonical encoding): the token in *tok (owned). */
+/* SHA-256("client" || client id) or SHA-256("zone" || zone id): the context digest records
+ * are grouped under in shared storage (Acra's Redis layout). */
+static void ctx_digest(bool zone, struct bytes ctx, uint8_t out[TOKENSTORE_ID_LEN])
+{
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)(zone ? "zone" : "client"), zone ? 4 : 6);
+	crypto_hash_sha256_update(&st, ctx.p, ctx.len);
+	crypto_hash_sha256_final(&st, out);
+}
+
+/* Seal pt for the caller and wrap it as a stored record (owned in *out). */
+static int record_make(struct tr *tr, const struct who *who, const uint8_t *pt, size_t len,
+		       uint8_t **out, size_t *out_len)
+{
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
+	int rc = record_seal(tr, who, pt, len, &sealed, &sealed_len);
+
+	if (rc == ACRA_OK)
+		rc = token_record_wrap(sealed, sealed_len, (int64_t)time(NULL), out, out_len);
+	free(sealed);
+	return rc;
+}
+
+/* Unwrap and open a stored record: the plaintext in *out (owned, wipe it). */
+static int record_read(struct tr *tr, const struct who *who, struct bytes rec, uint8_t **out,
+		       size_t *out_len)
+{
+	const uint8_t *data;
+	size_t data_len;
+	int rc = token_record_unwrap(rec.p, rec.len, &data, &data_len);
+
+	if (rc != ACRA_OK)
+		return rc;
+	return record_open(tr, who, (struct bytes){ data, data_len }, out, out_len);
+}
+
+/* Consistent tokenization of val (canonical encoding): the token in *tok (owned). The token
+ * record goes in first with insert-if-absent (a clash with an existing token: try another),
+ * then the value's record; if another instance stored the value's record first, its token
+ * is the answer, so every instance gives the same token for the same value. */
 static int tokenize(struct tr *tr, const struct who *who, enum token_type t, const uint8_t *val,
 		    size_t len, uint8_t **tok, size_t *tok_len)
 {
-	uint8_t hid[TOKEN_ID_LEN], tid[TOKEN_ID_LEN];
+	uint8_t hid[TOKEN_ID_LEN], tid[TOKEN_ID_LEN], cd[TOKENSTORE_ID_LEN];
 	struct bytes ctx, rec;
 	bool zone;
-	uint8_t *tk = NULL, *plain = NULL, *sealed = NULL;
-	size_t sealed_len, plain_len;
+	uint8_t *tk = NULL, *tv = NULL, *stored = NULL;
+	size_t tv_len = 0, stored_len;
 	int rc;
 
 	who_ctx(who, &zone, &ctx);
+	ctx_digest(zone, ctx, cd);
 	token_data_id(val, len, zone, ctx.p, ctx.len, t, hid);
 	tokenstore_lock(tr->tokens);
-	if (tokenstore_get(tr->tokens, 'h', hid, &rec) == ACRA_OK) {
-		rc = record_open(tr, who, rec, tok, tok_len);
+	rc = tokenstore_get(tr->tokens, 'h', cd, hid, &rec);
+	if (rc != ACRA_ENOKEY) {
+		if (rc == ACRA_OK)
+			rc = record_read(tr, who, rec, tok, tok_len);
 		tokenstore_unlock(tr->tokens);
 		return rc;
 	}
 	tk = malloc(len > 0 ? len : 1);
-	plain = malloc(len + 1);
-	rc = tk == NULL || plain == NULL ? ACRA_ENOMEM : ACRA_EEXIST;
+	rc = tk == NULL ? ACRA_ENOMEM : token_value_encode(t, val, len, &tv, &tv_len);
+	if (rc == ACRA_OK)
+		rc = record_make(tr, who, tv, tv_len, &stored, &stored_len);
+	if (rc == ACRA_OK)
+		rc = ACRA_EEXIST;
 	for (int i = 0; i < TOKEN_RETRIES && rc == ACRA_EEXIST; i++) {
 		rc = token_generate(t, val, len, tk, len);
 		if (rc != ACRA_OK)
 			break;
-		token_data_id(tk, len, zone, ctx.p, ctx.len, t, tid);
-		if (tokenstore_get(tr->tokens, 't', tid, &rec) == ACRA_OK ||
-		    (len == 0 || sodium_memcmp(tk, val, len) == 0))
+		if (len == 0 || sodium_memcmp(tk, val, len) == 0) {
 			rc = ACRA_EEXIST;
+			continue;
+		}
+		token_data_id(tk, len, zone, ctx.p, ctx.len, t, tid);
+		rc = tokenstore_put_new(tr->tokens, 't', cd, tid, stored, stored_len);
 	}
+	free(stored);
+	stored = NULL;
+	if (rc == ACRA_OK)
+		rc = record_make(tr, who, tk, len, &stored, &stored_len);
 	if (rc == ACRA_OK) {
-		plain[0] = (uint8_t)t;
-		memcpy(plain + 1, val, len);
-		plain_len = len + 1;
-		rc = record_seal(tr, who, plain, plain_len, &sealed, &sealed_len);
-		if (rc == ACRA_OK)
-			rc = tokenstore_put(tr->tokens, 't', tid, sealed, sealed_len);
-		free(sealed);
-		sealed = NULL;
-	}
-	if (rc == ACRA_OK) {
-		rc = record_seal(tr, who, tk, len, &sealed, &sealed_len);
-		if (rc == ACRA_OK)
-			rc = tokenstore_put(tr->tokens, 'h', hid, sealed, sealed_len);
-		free(sealed);
+		rc = tokenstore_put_new(tr->tokens, 'h', cd, hid, stored, stored_len);
+		if (rc == ACRA_EEXIST) { /* another instance was first: use its token */
+			free_wiped(tk, len);
+			tk = NULL;
+			rc = tokenstore_get(tr->tokens, 'h', cd, hid, &rec);
+			if (rc == ACRA_OK)
+				rc = record_read(tr, who, rec, tok, tok_len);
+		}
 	}
 	tokenstore_unlock(tr->tokens);
-	free_wiped(plain, len + 1);
-	if (rc != ACRA_OK) {
+	free(stored);
+	if (tv != NULL)
+		free_wiped(tv, tv_len);
+	if (rc != ACRA_OK || tk == NULL) {
 		free(tk);
 		return rc;
 	}
@@ -924,17 +974,21 @@ static int tokenize(struct tr *tr, const struct who *who, enum token_type t, con
 static int detokenize(struct tr *tr, const struct who *who, enum token_type t,
 		      const uint8_t *tok, size_t len, uint8_t **val, size_t *val_len)
 {
-	uint8_t tid[TOKEN_ID_LEN];
+	uint8_t tid[TOKEN_ID_LEN], cd[TOKENSTORE_ID_LEN];
 	struct bytes ctx, rec;
 	bool zone;
 	uint8_t *plain = NULL;
-	size_t plain_len = 0;
+	size_t plain_len = 0, vl;
+	const uint8_t *v;
+	enum token_type vt;
 	int rc;
 
 	who_ctx(who, &zone, &ctx);
+	ctx_digest(zone, ctx, cd);
 	token_data_id(tok, len, zone, ctx.p, ctx.len, t, tid);
 	tokenstore_lock(tr->tokens);
-	if (tokenstore_get(tr->tokens, 't', tid, &rec) != ACRA_OK) {
+	rc = tokenstore_get(tr->tokens, 't', cd, tid, &rec);
+	if (rc == ACRA_ENOKEY) {
 		tokenstore_unlock(tr->tokens);
 		*val = malloc(len > 0 ? len : 1);
 		if (*val == NULL)
@@ -943,17 +997,18 @@ static int detokenize(struct tr *tr, const struct who *who, enum token_type t,
 		*val_len = len;
 		return ACRA_OK;
 	}
-	rc = record_open(tr, who, rec, &plain, &plain_len);
+	if (rc == ACRA_OK)
+		rc = record_read(tr, who, rec, &plain, &plain_len);
 	tokenstore_unlock(tr->tokens);
 	if (rc != ACRA_OK)
 		return rc;
-	if (plain_len < 1 || plain[0] != (uint8_t)t) {
+	if (token_value_decode(plain, plain_len, &vt, &v, &vl) != ACRA_OK || vt != t) {
 		free_wiped(plain, plain_len);
 		return ACRA_EPROTO;
 	}
-	memmove(plain, plain + 1, plain_len - 1);
+	memmove(plain, v, vl);
 	*val = plain;
-	*val_len = plain_len - 1;
+	*val_len = vl;
 	return ACRA_OK;
 }
 
@@ -1281,7 +1336,11 @@ static void v2_tokenize(struct tr_worker *w, struct evhttp_request *req, json_t 
 	free_wiped(val, len);
 	if (rc != ACRA_OK) {
 		metric_add(detok ? w->tr->detok_fail[t] : w->tr->tok_fail[t], 1);
-		reply_v2_error(req, 422, detok ? "Can't detokenize data" : "Can't tokenize data");
+		if (rc == ACRA_EIO) /* the token storage (Redis) is unavailable: try again later */
+			reply_v2_error(req, 503, "Token storage is unavailable");
+		else
+			reply_v2_error(req, 422,
+				       detok ? "Can't detokenize data" : "Can't tokenize data");
 		return;
 	}
 	res = token_to_json((enum token_type)t, out, out_len);
@@ -1951,7 +2010,19 @@ static int tr_open_stores(struct tr *tr)
 		return rc;
 	}
 	keystore_codec_keys(tr->ks, &tr->keys);
-	rc = tokenstore_open(&tr->tokens, c->token_db, err, sizeof(err));
+	if (is_set(c->redis.host_port) && c->redis.db_tokens != KEYSTORE_REDIS_DB_UNSET) {
+		if (is_set(c->token_db)) {
+			log_code(LOG_ERROR, LOG_CODE_WRONG_CONFIG, "--token_db and --redis_db_tokens "
+				 "both choose where tokens live: give one of them");
+			return ACRA_EINVAL;
+		}
+		rc = tokenstore_open_redis(&tr->tokens, &c->redis, err, sizeof(err));
+		if (rc == ACRA_OK)
+			log_info("Tokens are kept in Redis at %s, database %ld (shared with every "
+				 "instance using it)", c->redis.host_port, c->redis.db_tokens);
+	} else {
+		rc = tokenstore_open(&tr->tokens, c->token_db, err, sizeof(err));
+	}
 	if (rc != ACRA_OK) {
 		log_code(LOG_ERROR, LOG_CODE_CANT_START, "%s", err);
 		return rc;

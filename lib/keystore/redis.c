@@ -691,16 +691,12 @@ static const struct keystore_storage_ops redis_ops = {
 	.free = rs_free,
 };
 
-int keystore_redis_storage(struct keystore_storage *out, const struct keystore_redis_opts *o)
+/* A connection (not yet connected) for o at database db. */
+static int store_new(struct redis_store **out, const struct keystore_redis_opts *o, long db)
 {
 	struct redis_store *r;
-	int rc;
 
-	out->ops = NULL;
-	out->ctx = NULL;
-	rc = keystore_redis_check(o, false);
-	if (rc != ACRA_OK)
-		return rc;
+	*out = NULL;
 	if (o->host_port == NULL || o->host_port[0] == '\0') {
 		keystore_set_error("redis_host_port is empty");
 		return ACRA_EINVAL;
@@ -712,13 +708,13 @@ int keystore_redis_storage(struct keystore_storage *out, const struct keystore_r
 		free(r);
 		return ACRA_ENOMEM;
 	}
-	/* checked above */
 	if (keystore_redis_parse_addr(o->host_port, r->host, sizeof(r->host), &r->port) !=
 	    ACRA_OK) {
+		keystore_set_error("redis_host_port \"%.64s\" is not host:port", o->host_port);
 		rs_free(r);
 		return ACRA_EINVAL;
 	}
-	r->db = o->db_keys < 0 ? 0 : o->db_keys;
+	r->db = db < 0 ? 0 : db;
 	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KEYSTORE_REDIS_TIMEOUT_MS;
 	if (o->password != NULL && o->password[0] != '\0') {
 		size_t pl = strlen(o->password);
@@ -730,6 +726,22 @@ int keystore_redis_storage(struct keystore_storage *out, const struct keystore_r
 		}
 		memcpy(r->password, o->password, pl + 1);
 	}
+	*out = r;
+	return ACRA_OK;
+}
+
+int keystore_redis_storage(struct keystore_storage *out, const struct keystore_redis_opts *o)
+{
+	struct redis_store *r;
+	int rc;
+
+	out->ops = NULL;
+	out->ctx = NULL;
+	rc = keystore_redis_check(o, false);
+	if (rc == ACRA_OK)
+		rc = store_new(&r, o, o->db_keys);
+	if (rc != ACRA_OK)
+		return rc;
 	if (connect_now(r) != ACRA_OK) {
 		keystore_set_error("cannot use Redis at %s:%d (db %ld) for keys: %s", r->host,
 				   r->port, r->db, r->last_err);
@@ -739,4 +751,44 @@ int keystore_redis_storage(struct keystore_storage *out, const struct keystore_r
 	out->ops = &redis_ops;
 	out->ctx = r;
 	return ACRA_OK;
+}
+
+/* ---- a connection for other users (token storage) --------------------------------------- */
+
+int keystore_redis_conn_open(struct keystore_redis_conn **out, const struct keystore_redis_opts *o,
+			     long db)
+{
+	struct redis_store *r;
+	int rc;
+
+	*out = NULL;
+	rc = store_new(&r, o, db);
+	if (rc != ACRA_OK)
+		return rc;
+	if (connect_now(r) != ACRA_OK) {
+		keystore_set_error("cannot use Redis at %s:%d (db %ld): %s", r->host, r->port,
+				   r->db, r->last_err);
+		rs_free(r);
+		return ACRA_EIO;
+	}
+	*out = (struct keystore_redis_conn *)r;
+	return ACRA_OK;
+}
+
+int keystore_redis_conn_cmd(struct keystore_redis_conn *c, int argc, const char **argv,
+			    const size_t *lens, struct redisReply **reply)
+{
+	struct redis_store *r = (struct redis_store *)c;
+	struct held h;
+	int rc;
+
+	enter(r, &h);
+	rc = command(r, argc, argv, lens, reply);
+	leave(r, &h);
+	return rc;
+}
+
+void keystore_redis_conn_free(struct keystore_redis_conn *c)
+{
+	rs_free(c);
 }

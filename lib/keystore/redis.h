@@ -103,4 +103,21 @@ int keystore_redis_storage(struct keystore_storage *out, const struct keystore_r
 int keystore_redis_opts_from_flags(const struct keystore_redis_opts *flags, bool has_tokens_db,
 				   struct keystore_opts *o) ACRA_MUSTCHECK;
 
+/* ---- one connection with the same reconnect, backoff and timeout rules, for other data in
+ * Redis (token storage). Thread-safe: commands are serialised on the connection. ---- */
+
+struct keystore_redis_conn;
+struct redisReply;
+
+/* Connect (AUTH, SELECT db, PING) to o's Redis. *out owned (keystore_redis_conn_free).
+ * Returns 0, ACRA_EINVAL (bad address), ACRA_EIO (keystore_last_error() says why),
+ * ACRA_ENOMEM. */
+int keystore_redis_conn_open(struct keystore_redis_conn **out, const struct keystore_redis_opts *o,
+			     long db) ACRA_MUSTCHECK;
+/* Run one command with binary-safe arguments: 0 with *reply (owned, freeReplyObject; an
+ * error reply is ACRA_EIO) or ACRA_EIO while Redis is unavailable. */
+int keystore_redis_conn_cmd(struct keystore_redis_conn *c, int argc, const char **argv,
+			    const size_t *lens, struct redisReply **reply) ACRA_MUSTCHECK;
+void keystore_redis_conn_free(struct keystore_redis_conn *c);
+
 #endif

@@ -109,7 +109,7 @@ acra_stop
 ACRA_PORT=$P
 
 # --- malformed packets end that session only ---
-run 0 $SVC_PY - "$P" <<'PY'
+cat >"$T/badpkt.py" <<'PY'
 import socket, struct, sys
 port = int(sys.argv[1])
 s = socket.create_connection(("127.0.0.1", port), 5)
@@ -132,6 +132,7 @@ if len(data) < 5 or data[4] != 0xFF:
     print("expected an ERR packet, got %r" % data[:40], file=sys.stderr)
     sys.exit(1)
 PY
+run 0 $SVC_PY "$T/badpkt.py" "$P"
 ok "a packet with a sequence id out of order gets an ERR packet and a close"
 assert_eq "$(mc "$P" -e 'SELECT b FROM enc WHERE id = 1')" "$PA_S" \
 	"other sessions keep working after a malformed one"

@@ -64,14 +64,14 @@ assert_eq "$(tls_cli -e 'SELECT b FROM enc WHERE id = 1' | od -An -tx1)" \
 	"$(mc "$D" -e 'SELECT b FROM enc WHERE id = 1' | od -An -tx1)" \
 	"another client's AcraStruct unchanged over TLS"
 
-run 0 $SVC_PY - "$P" "$MYSQL_USER" "$MYSQL_DB" "$C" "$PC" <<'PY'
+cat >"$T/tlspy.py" <<'PY'
 import os, ssl, sys
 import pymysql
 port, user, db, t, pc = sys.argv[1:6]
 ctx = ssl.create_default_context(cafile=t + "/ca.crt")
 ctx.load_cert_chain(t + "/test-app.crt", t + "/test-app.key")
 c = pymysql.connect(host="127.0.0.1", port=int(port), user=user, database=db,
-                    password=os.environ["MYSQL_PWD"], ssl=ctx, server_hostname="localhost")
+                    password=os.environ["MYSQL_PWD"], ssl=ctx, binary_prefix=True)
 with c.cursor() as cur:
     cur.execute("SELECT b FROM enc WHERE id = 30")
     got = cur.fetchone()[0]
@@ -81,6 +81,7 @@ with c.cursor() as cur:
     assert cur.fetchone()[0] == big
 c.close()
 PY
+run 0 $SVC_PY "$T/tlspy.py" "$P" "$MYSQL_USER" "$MYSQL_DB" "$C" "$PC"
 ok "PyMySQL over TLS (3 MiB value, certificate client id)"
 
 # a client without TLS: plain on both legs (no certificate, so no client id: nothing decrypts)
@@ -90,7 +91,7 @@ assert_eq "$(mc "$P" --skip-ssl -e "SHOW STATUS LIKE 'Ssl_version'" | cut -f2)" 
 run nonzero mc "$P" --ssl --ssl-ca=other.crt --ssl-verify-server-cert -e 'SELECT 1'
 ok "a client that does not trust acra's CA refuses it"
 
-run 0 $SVC_PY - "$P" <<'PY'
+cat >"$T/garbage.py" <<'PY'
 import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
 h = s.recv(4)
@@ -105,6 +106,7 @@ try:
 except socket.timeout:
     sys.exit("the session stayed open after garbage in place of TLS")
 PY
+run 0 $SVC_PY "$T/garbage.py" "$P"
 ok "garbage after an SSLRequest closes that session"
 assert_eq "$(tls_cli -e 'SELECT 1')" 1 "the server keeps serving TLS clients"
 acra_alive || fail "acra server still running"

@@ -172,10 +172,10 @@ START_TEST(test_tokenstore_file)
 	memset(id1, 1, 32);
 	memset(id2, 2, 32);
 	ck_assert_int_eq(tokenstore_open(&ts, path, err, sizeof(err)), ACRA_OK);
-	ck_assert_int_eq(tokenstore_put(ts, 't', id1, (const uint8_t *)"one", 3), ACRA_OK);
-	ck_assert_int_eq(tokenstore_put(ts, 'h', id1, (const uint8_t *)"two", 3), ACRA_OK);
-	ck_assert_int_eq(tokenstore_put(ts, 't', id1, (const uint8_t *)"three", 5), ACRA_OK);
-	ck_assert_int_eq(tokenstore_get(ts, 't', id2, &v), ACRA_ENOKEY);
+	ck_assert_int_eq(tokenstore_put(ts, 't', NULL, id1, (const uint8_t *)"one", 3), ACRA_OK);
+	ck_assert_int_eq(tokenstore_put(ts, 'h', NULL, id1, (const uint8_t *)"two", 3), ACRA_OK);
+	ck_assert_int_eq(tokenstore_put(ts, 't', NULL, id1, (const uint8_t *)"three", 5), ACRA_OK);
+	ck_assert_int_eq(tokenstore_get(ts, 't', NULL, id2, &v), ACRA_ENOKEY);
 	tokenstore_free(ts);
 	/* a torn record at the end is cut off */
 	f = fopen(path, "ab");
@@ -184,16 +184,16 @@ START_TEST(test_tokenstore_file)
 	fclose(f);
 	ck_assert_int_eq(tokenstore_open(&ts, path, err, sizeof(err)), ACRA_OK);
 	ck_assert_uint_eq(tokenstore_count(ts), 2);
-	ck_assert_int_eq(tokenstore_get(ts, 't', id1, &v), ACRA_OK);
+	ck_assert_int_eq(tokenstore_get(ts, 't', NULL, id1, &v), ACRA_OK);
 	ck_assert_uint_eq(v.len, 5);
 	ck_assert_int_eq(memcmp(v.p, "three", 5), 0);
-	ck_assert_int_eq(tokenstore_get(ts, 'h', id1, &v), ACRA_OK);
+	ck_assert_int_eq(tokenstore_get(ts, 'h', NULL, id1, &v), ACRA_OK);
 	ck_assert_int_eq(memcmp(v.p, "two", 3), 0);
-	ck_assert_int_eq(tokenstore_put(ts, 'h', id2, (const uint8_t *)"four", 4), ACRA_OK);
+	ck_assert_int_eq(tokenstore_put(ts, 'h', NULL, id2, (const uint8_t *)"four", 4), ACRA_OK);
 	tokenstore_free(ts);
 	ck_assert_int_eq(tokenstore_open(&ts, path, err, sizeof(err)), ACRA_OK);
 	ck_assert_uint_eq(tokenstore_count(ts), 3);
-	ck_assert_int_eq(tokenstore_get(ts, 'h', id2, &v), ACRA_OK);
+	ck_assert_int_eq(tokenstore_get(ts, 'h', NULL, id2, &v), ACRA_OK);
 	ck_assert_int_eq(memcmp(v.p, "four", 4), 0);
 	tokenstore_free(ts);
 	/* not a token file */
@@ -215,17 +215,17 @@ START_TEST(test_tokenstore_many)
 	ck_assert_int_eq(tokenstore_open(&ts, NULL, err, sizeof(err)), ACRA_OK);
 	for (uint32_t i = 0; i < 5000; i++) {
 		crypto_hash_sha256(id, (const uint8_t *)&i, sizeof(i));
-		ck_assert_int_eq(tokenstore_put(ts, 't', id, (const uint8_t *)&i, sizeof(i)),
+		ck_assert_int_eq(tokenstore_put(ts, 't', NULL, id, (const uint8_t *)&i, sizeof(i)),
 				 ACRA_OK);
 	}
 	for (uint32_t i = 0; i < 5000; i++) {
 		uint32_t got;
 
 		crypto_hash_sha256(id, (const uint8_t *)&i, sizeof(i));
-		ck_assert_int_eq(tokenstore_get(ts, 't', id, &v), ACRA_OK);
+		ck_assert_int_eq(tokenstore_get(ts, 't', NULL, id, &v), ACRA_OK);
 		memcpy(&got, v.p, 4);
 		ck_assert_uint_eq(got, i);
-		ck_assert_int_eq(tokenstore_get(ts, 'h', id, &v), ACRA_ENOKEY);
+		ck_assert_int_eq(tokenstore_get(ts, 'h', NULL, id, &v), ACRA_ENOKEY);
 	}
 	tokenstore_free(ts);
 }
@@ -302,6 +302,69 @@ START_TEST(test_cert_client_id_from_x509)
 }
 END_TEST
 
+/* Acra's protobuf records: bytes checked by hand against the protobuf wire format. */
+START_TEST(test_token_records)
+{
+	static const uint8_t want_rec[] = { 0x0a, 0x03, 'a', 'b', 'c', 0x10, 0x96, 0x01, 0x18,
+					    0x96, 0x01 };
+	static const uint8_t disabled[] = { 0x0a, 0x01, 'x', 0x20, 0x01 };
+	static const uint8_t want_val[] = { 0x0a, 0x02, 'x', 'y', 0x10, 0x03 };
+	uint8_t *out = NULL;
+	size_t n = 0;
+	const uint8_t *d;
+	size_t dl;
+	enum token_type t;
+
+	ck_assert_int_eq(token_record_wrap((const uint8_t *)"abc", 3, 150, &out, &n), ACRA_OK);
+	ck_assert_uint_eq(n, sizeof(want_rec));
+	ck_assert_mem_eq(out, want_rec, n);
+	ck_assert_int_eq(token_record_unwrap(out, n, &d, &dl), ACRA_OK);
+	ck_assert_uint_eq(dl, 3);
+	ck_assert_mem_eq(d, "abc", 3);
+	for (size_t cut = 0; cut < n; cut++)
+		if (cut != 5 && cut != 8) /* cuts after whole fields stay valid */
+			ck_assert_int_eq(token_record_unwrap(out, cut, &d, &dl), ACRA_EPROTO);
+	free(out);
+	ck_assert_int_eq(token_record_unwrap(disabled, sizeof(disabled), &d, &dl), ACRA_EPERM);
+	ck_assert_int_eq(token_value_encode(TOKEN_STR, (const uint8_t *)"xy", 2, &out, &n),
+			 ACRA_OK);
+	ck_assert_uint_eq(n, sizeof(want_val));
+	ck_assert_mem_eq(out, want_val, n);
+	ck_assert_int_eq(token_value_decode(out, n, &t, &d, &dl), ACRA_OK);
+	ck_assert_int_eq(t, TOKEN_STR);
+	ck_assert_uint_eq(dl, 2);
+	ck_assert_mem_eq(d, "xy", 2);
+	free(out);
+	/* a length running past the end, a field number 0, a fixed64 field */
+	ck_assert_int_eq(token_value_decode((const uint8_t *)"\x0a\x05xy", 4, &t, &d, &dl),
+			 ACRA_EPROTO);
+	ck_assert_int_eq(token_value_decode((const uint8_t *)"\x02\x00", 2, &t, &d, &dl),
+			 ACRA_EPROTO);
+	ck_assert_int_eq(token_value_decode((const uint8_t *)"\x11\x00\x00\x00\x00\x00\x00\x00\x00",
+					    9, &t, &d, &dl),
+			 ACRA_EPROTO);
+}
+END_TEST
+
+START_TEST(test_tokenstore_put_new)
+{
+	struct tokenstore *ts;
+	uint8_t id[TOKENSTORE_ID_LEN] = { 7 };
+	struct bytes v;
+	char err[128];
+
+	ck_assert_int_eq(tokenstore_open(&ts, NULL, err, sizeof(err)), ACRA_OK);
+	ck_assert(!tokenstore_is_shared(ts));
+	ck_assert_int_eq(tokenstore_put_new(ts, 'h', NULL, id, (const uint8_t *)"one", 3), ACRA_OK);
+	ck_assert_int_eq(tokenstore_put_new(ts, 'h', NULL, id, (const uint8_t *)"two", 3),
+			 ACRA_EEXIST);
+	ck_assert_int_eq(tokenstore_get(ts, 'h', NULL, id, &v), ACRA_OK);
+	ck_assert_mem_eq(v.p, "one", 3);
+	ck_assert_int_eq(tokenstore_put_new(ts, 't', NULL, id, (const uint8_t *)"t", 1), ACRA_OK);
+	tokenstore_free(ts);
+}
+END_TEST
+
 Suite *tokenize_suite(void)
 {
 	Suite *s = suite_create("tokenize");
@@ -315,6 +378,8 @@ Suite *tokenize_suite(void)
 	tcase_add_test(tc, test_cert_client_id);
 	tcase_add_test(tc, test_tokenstore_file);
 	tcase_add_test(tc, test_tokenstore_many);
+	tcase_add_test(tc, test_token_records);
+	tcase_add_test(tc, test_tokenstore_put_new);
 	tcase_add_test(tc, test_dn_render_go_order);
 	tcase_add_test(tc, test_cert_client_id_from_x509);
 	suite_add_tcase(s, tc);
