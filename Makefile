@@ -72,6 +72,7 @@ MODE_SRCS := \
 	modes/addzone.c \
 	modes/connector.c \
 	modes/keymaker.c \
+	modes/keys.c \
 	modes/reader.c \
 	modes/poisonrecordmaker.c \
 	modes/server.c \

@@ -19,6 +19,7 @@ static const struct mode modes[] = {
 	{ "addzone", addzone_main, "make a zone: zone id and key pair, printed as JSON" },
 	{ "connector", connector_main, "sidecar: wraps application connections to acra server" },
 	{ "keymaker", keymaker_main, "make master keys and key pairs in a keystore" },
+	{ "keys", keys_main, "key administration: generate (rotate), list, read, destroy, export, import" },
 	{ "poisonrecordmaker", poisonrecordmaker_main, "print a new poison record (base64)" },
 	{ "reader", reader_main, "decrypt an AcraStruct or AcraBlock from stdin to stdout" },
 	{ "server", server_main, "SQL proxy: decrypts results for the right client" },

@@ -9,6 +9,7 @@ typedef int (*mode_main_fn)(int argc, char **argv);
 int addzone_main(int argc, char **argv);
 int connector_main(int argc, char **argv);
 int keymaker_main(int argc, char **argv);
+int keys_main(int argc, char **argv);
 int poisonrecordmaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);
 int server_main(int argc, char **argv);

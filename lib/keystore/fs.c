@@ -362,12 +362,24 @@ static int fs_check_dir(void *ctx, const char *dir)
 	return ACRA_OK;
 }
 
+static int fs_remove(void *ctx, const char *path)
+{
+	(void)ctx;
+	if (unlink(path) == 0)
+		return ACRA_OK;
+	if (errno == ENOENT)
+		return ACRA_ENOKEY;
+	keystore_set_error("cannot remove %s: %s", path, strerror(errno));
+	return ACRA_EIO;
+}
+
 static const struct keystore_storage_ops fs_ops = {
 	.read = fs_read,
 	.write = fs_write,
 	.exists = fs_exists,
 	.list = fs_list,
 	.backup = fs_backup,
+	.remove = fs_remove,
 	.check_dir = fs_check_dir,
 	.free = NULL,
 };

@@ -853,6 +853,77 @@ int keystore_generate(struct keystore *ks, enum keystore_kind kind, const uint8_
 	return rc;
 }
 
+int keystore_list_files(struct keystore *ks, bool public_dir, const char *sub, char ***names,
+			size_t *n_names)
+{
+	const char *dir = public_dir ? ks->public_dir : ks->dir;
+	char *path = sub != NULL ? path_join(dir, sub) : NULL;
+	int rc;
+
+	if (sub != NULL && path == NULL)
+		return ACRA_ENOMEM;
+	rc = ks->st.ops->list(ks->st.ctx, path != NULL ? path : dir, names, n_names);
+	free(path);
+	return rc;
+}
+
+int keystore_history(struct keystore *ks, enum keystore_kind kind, enum keystore_part part,
+		     const uint8_t *id, size_t id_len, char ***names, size_t *n_names)
+{
+	char name[NAME_MAX_LEN + sizeof(KEYSTORE_HISTORY_SUFFIX)];
+	char *path;
+	int rc;
+
+	*names = NULL;
+	*n_names = 0;
+	if (!kind_ok(kind))
+		return ACRA_EINVAL;
+	rc = keystore_file_name(kind, part, id, id_len, name, NAME_MAX_LEN);
+	if (rc != ACRA_OK)
+		return rc;
+	strcat(name, KEYSTORE_HISTORY_SUFFIX);
+	path = path_join(part == KEYSTORE_PUBLIC ? ks->public_dir : ks->dir, name);
+	if (path == NULL)
+		return ACRA_ENOMEM;
+	rc = ks->st.ops->list(ks->st.ctx, path, names, n_names);
+	free(path);
+	return rc;
+}
+
+int keystore_destroy(struct keystore *ks, enum keystore_kind kind, const uint8_t *id,
+		     size_t id_len)
+{
+	char name[NAME_MAX_LEN];
+	int rc, removed = 0;
+
+	keystore_clear_error();
+	if (!kind_ok(kind) || ks->st.ops->remove == NULL)
+		return ACRA_EINVAL;
+	for (int part = 0; part < (kinds[kind].pair ? 2 : 1); part++) {
+		char *path;
+
+		rc = keystore_file_name(kind, (enum keystore_part)part, id, id_len, name,
+					sizeof(name));
+		if (rc != ACRA_OK)
+			return rc;
+		path = path_join(part == KEYSTORE_PUBLIC ? ks->public_dir : ks->dir, name);
+		if (path == NULL)
+			return ACRA_ENOMEM;
+		rc = ks->st.ops->remove(ks->st.ctx, path);
+		free(path);
+		if (rc == ACRA_OK)
+			removed++;
+		else if (rc != ACRA_ENOKEY)
+			return rc;
+		forget(ks, name);
+	}
+	if (removed == 0) {
+		keystore_set_error("no %s for this id", keystore_kind_name(kind));
+		return ACRA_ENOKEY;
+	}
+	return ACRA_OK;
+}
+
 int keystore_generate_zone(struct keystore *ks, char id[ZONE_ID_LEN + 1],
 			   uint8_t pub[EC_PUB_LEN])
 {

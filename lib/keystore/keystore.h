@@ -113,6 +113,8 @@ struct keystore_storage_ops {
 	int (*list)(void *ctx, const char *dir, char ***names, size_t *n_names);
 	/* Keep a copy of an existing file under a new name (hard link, else copy). */
 	int (*backup)(void *ctx, const char *path, const char *copy_path);
+	/* Remove a file; a missing one is ACRA_ENOKEY. */
+	int (*remove)(void *ctx, const char *path);
 	/* Checks made when a keystore is opened on dir (private keys): the filesystem refuses a
 	 * directory that group or others may access. May be NULL. */
 	int (*check_dir)(void *ctx, const char *dir);
@@ -201,6 +203,20 @@ int keystore_save(struct keystore *ks, enum keystore_kind kind, const uint8_t *i
  * key. */
 int keystore_generate_zone(struct keystore *ks, char id[ZONE_ID_LEN + 1],
 			   uint8_t pub[EC_PUB_LEN]) ACRA_MUSTCHECK;
+
+/* Names of the regular files in the keystore's private directory (public_dir: its public
+ * one) or in its subdirectory sub (NULL: none), sorted; free with keystore_names_free(). */
+int keystore_list_files(struct keystore *ks, bool public_dir, const char *sub, char ***names,
+			size_t *n_names) ACRA_MUSTCHECK;
+
+/* Rotated versions of (kind, part, id): the names in <file>.old/, oldest first. */
+int keystore_history(struct keystore *ks, enum keystore_kind kind, enum keystore_part part,
+		     const uint8_t *id, size_t id_len, char ***names, size_t *n_names) ACRA_MUSTCHECK;
+
+/* Remove the current files of (kind, id) (private and public halves of a pair; rotated
+ * versions stay). Returns 0, ACRA_ENOKEY (nothing to remove), ACRA_EINVAL, ACRA_EIO. */
+int keystore_destroy(struct keystore *ks, enum keystore_kind kind, const uint8_t *id,
+		     size_t id_len) ACRA_MUSTCHECK;
 
 /* Forget every cached key (SIGHUP, /resetKeyStorage); keys in use stay valid until put. */
 void keystore_reset(struct keystore *ks);

@@ -528,6 +528,27 @@ static int rs_exists(void *ctx, const char *path, bool *yes)
 	return rc;
 }
 
+static int rs_remove(void *ctx, const char *path)
+{
+	struct held h;
+	struct redis_store *r = ctx;
+	const char *argv[2] = { "DEL", path };
+	size_t lens[2] = { 3, strlen(path) };
+	redisReply *rep = NULL;
+	int rc;
+
+	enter(r, &h);
+	rc = command(r, 2, argv, lens, &rep);
+	leave(r, &h);
+	if (rc != ACRA_OK)
+		return rc;
+	rc = expect(rep, REDIS_REPLY_INTEGER, "DEL", path);
+	if (rc == ACRA_OK && rep->integer == 0)
+		rc = ACRA_ENOKEY;
+	freeReplyObject(rep);
+	return rc;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -687,6 +708,7 @@ static const struct keystore_storage_ops redis_ops = {
 	.exists = rs_exists,
 	.list = rs_list,
 	.backup = rs_backup,
+	.remove = rs_remove,
 	.check_dir = NULL,
 	.free = rs_free,
 };
