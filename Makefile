@@ -1,7 +1,8 @@
 # acra: one binary, many modes. `make` builds, `make check` runs every test.
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS := libevent libevent_openssl libevent_pthreads openssl libsodium jansson inih hiredis yaml-0.1
+PKGS := libevent libevent_openssl libevent_pthreads openssl libsodium jansson inih hiredis yaml-0.1 \
+	libpq libmariadb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpg_query -lpthread -lm
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
@@ -74,6 +75,7 @@ MODE_SRCS := \
 	modes/keymaker.c \
 	modes/keys.c \
 	modes/reader.c \
+	modes/rotate.c \
 	modes/poisonrecordmaker.c \
 	modes/server.c \
 	modes/translator.c \

@@ -22,6 +22,7 @@ static const struct mode modes[] = {
 	{ "keys", keys_main, "key administration: generate (rotate), list, read, destroy, export, import" },
 	{ "poisonrecordmaker", poisonrecordmaker_main, "print a new poison record (base64)" },
 	{ "reader", reader_main, "decrypt an AcraStruct or AcraBlock from stdin to stdout" },
+	{ "rotate", rotate_main, "rotate keys and re-encrypt the values a query selects" },
 	{ "server", server_main, "SQL proxy: decrypts results for the right client" },
 	{ "translator", translator_main, "encryption as a service over HTTP (API v1 and v2)" },
 	{ "writer", writer_main, "encrypt stdin into an AcraStruct or AcraBlock on stdout" },

@@ -5,7 +5,7 @@
 set -eu
 
 BUILD="build-essential pkg-config libevent-dev libssl-dev libsodium-dev libjansson-dev
-	libinih-dev libhiredis-dev libpg-query-dev libyaml-dev check"
+	libinih-dev libhiredis-dev libpg-query-dev libyaml-dev check libpq-dev libmariadb-dev"
 TEST="postgresql-15 postgresql-client-15 postgresql-contrib mariadb-server mariadb-client
 	redis-server redis-tools pgbouncer python3 python3-psycopg2 python3-psycopg
 	python3-asyncpg python3-pymysql python3-mysqldb python3-cryptography python3-botocore

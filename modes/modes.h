@@ -10,6 +10,7 @@ int addzone_main(int argc, char **argv);
 int connector_main(int argc, char **argv);
 int keymaker_main(int argc, char **argv);
 int keys_main(int argc, char **argv);
+int rotate_main(int argc, char **argv);
 int poisonrecordmaker_main(int argc, char **argv);
 int reader_main(int argc, char **argv);
 int server_main(int argc, char **argv);
