@@ -63,6 +63,7 @@ LIB_SRCS := \
 	lib/tokenstore.c \
 	lib/ssaccept.c \
 	lib/tls.c \
+	lib/tlstunnel.c \
 
 PROTO_SRCS := \
 	proto/ssession.c \

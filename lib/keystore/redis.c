@@ -20,9 +20,12 @@
 #include <time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "lib/keystore/private.h"
+#include "lib/tls.h"
+#include "lib/tlstunnel.h"
 
 #define HOST_MAX 256
 #define SCAN_COUNT "100"
@@ -41,6 +44,8 @@ struct redis_store {
 	struct timespec next_try; /* no connect before this while backing off */
 	char last_err[160];    /* why the last connect or command failed */
 	bool timed_out;        /* the last failure was a timeout: do not retry at once */
+	struct tls_tunnel *tunnel; /* redis_tls_enable: hiredis talks to it, it talks TLS */
+	SSL_CTX *tls;
 };
 
 /* ---- pure helpers --------------------------------------------------------------------- */
@@ -120,12 +125,6 @@ int keystore_redis_check(const struct keystore_redis_opts *o, bool has_tokens_db
 	if (keystore_redis_parse_addr(o->host_port, host, sizeof(host), &port) != ACRA_OK) {
 		keystore_set_error("invalid redis_host_port \"%.80s\": expected host:port",
 				   o->host_port);
-		return ACRA_EINVAL;
-	}
-	if (o->tls_enable) {
-		keystore_set_error("redis_tls_enable: TLS to Redis is not supported by this build "
-				   "(hiredis 0.14 has no TLS); reach Redis over a private network "
-				   "or a local TLS tunnel such as stunnel");
 		return ACRA_EINVAL;
 	}
 	return ACRA_OK;
@@ -256,7 +255,10 @@ static int connect_now(struct redis_store *r)
 	bool is_err;
 
 	drop(r);
-	r->c = redisConnectWithTimeout(r->host, r->port, tv);
+	if (r->tunnel != NULL)
+		r->c = redisConnectUnixWithTimeout(tls_tunnel_path(r->tunnel), tv);
+	else
+		r->c = redisConnectWithTimeout(r->host, r->port, tv);
 	if (r->c == NULL) {
 		snprintf(r->last_err, sizeof(r->last_err), "out of memory");
 		return ACRA_EIO;
@@ -694,6 +696,9 @@ static void rs_free(void *ctx)
 	if (r == NULL)
 		return;
 	drop(r);
+	tls_tunnel_stop(r->tunnel);
+	if (r->tls != NULL)
+		SSL_CTX_free(r->tls);
 	if (r->password != NULL) {
 		sodium_memzero(r->password, strlen(r->password));
 		sodium_free(r->password);
@@ -747,6 +752,20 @@ static int store_new(struct redis_store **out, const struct keystore_redis_opts 
 			return ACRA_ENOMEM;
 		}
 		memcpy(r->password, o->password, pl + 1);
+	}
+	if (o->tls_enable) {
+		const char *ca = o->tls_client_ca, *cert = o->tls_client_cert, *key = o->tls_client_key;
+		struct tls_files f = { key != NULL && *key ? key : NULL, cert != NULL && *cert ? cert : NULL,
+				       ca != NULL && *ca ? ca : NULL, 0 };
+		char err[400];
+
+		if (tls_client_ctx_new(&r->tls, &f, err, sizeof(err)) != ACRA_OK ||
+		    tls_tunnel_start(&r->tunnel, r->tls, r->host, r->port, o->tls_client_sni,
+				     r->timeout_ms, err, sizeof(err)) != ACRA_OK) {
+			keystore_set_error("Redis TLS: %s", err);
+			rs_free(r);
+			return ACRA_EIO;
+		}
 	}
 	*out = r;
 	return ACRA_OK;

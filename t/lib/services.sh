@@ -354,31 +354,49 @@ mysql_cli() {
 
 # ---------------------------------------------------------------- Redis
 
+# redis_start [--tls]: a throwaway redis-server on $REDIS_PORT. --tls: TLS only, with a
+# self-signed certificate for localhost/127.0.0.1 ($REDIS_DIR/redis.crt); redis-cli then
+# needs $REDIS_CLI_TLS.
 redis_start() {
 	svc_need redis-server redis-cli
 	svc_init
 	REDIS_DIR=$(svc_dir redis)
+	REDIS_CLI_TLS=
+	_rtls=
+	if [ "${1:-}" = --tls ]; then
+		svc_need openssl
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+			-keyout "$REDIS_DIR/redis.key" -out "$REDIS_DIR/redis.crt" >/dev/null 2>&1 ||
+			svc_die "openssl req failed"
+		REDIS_CLI_TLS="--tls --cacert $REDIS_DIR/redis.crt"
+	fi
 	_try=0
 	while :; do
 		REDIS_PORT=$(svc_freeport)
+		[ -z "$REDIS_CLI_TLS" ] || _rtls="--port 0 --tls-port $REDIS_PORT --tls-cert-file $REDIS_DIR/redis.crt --tls-key-file $REDIS_DIR/redis.key --tls-ca-cert-file $REDIS_DIR/redis.crt --tls-auth-clients no"
+		# shellcheck disable=SC2086
 		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
-			--appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" >/dev/null 2>&1 &
+			--appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" $_rtls \
+			>/dev/null 2>&1 &
 		REDIS_PID=$!
 		svc_register "$REDIS_PID"
 		_i=0
+		# shellcheck disable=SC2086
 		while kill -0 "$REDIS_PID" 2>/dev/null &&
-			[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" != PONG ]; do
+			[ "$(redis-cli $REDIS_CLI_TLS -p "$REDIS_PORT" ping 2>/dev/null)" != PONG ]; do
 			_i=$((_i + 1))
 			[ "$_i" -lt 100 ] || break
 			sleep 0.1
 		done
-		[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+		# shellcheck disable=SC2086
+		[ "$(redis-cli $REDIS_CLI_TLS -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
 		svc_kill "$REDIS_PID"
 		svc_unregister "$REDIS_PID"
 		_try=$((_try + 1))
 		[ "$_try" -lt 3 ] || svc_die "redis-server did not start"
 	done
-	export REDIS_PORT REDIS_DIR REDIS_PID
+	export REDIS_PORT REDIS_DIR REDIS_PID REDIS_CLI_TLS
 }
 
 redis_stop() {
