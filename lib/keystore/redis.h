@@ -37,7 +37,7 @@ struct keystore_redis_opts {
 	char *password;   /* redis_password: AUTH */
 	long db_keys;     /* redis_db_keys: SELECT; KEYSTORE_REDIS_DB_UNSET = keys not in Redis */
 	long db_tokens;   /* redis_db_tokens (server, translator) */
-	bool tls_enable;  /* redis_tls_enable: refused, see keystore_redis_check() */
+	bool tls_enable;  /* redis_tls_enable: through lib/tlstunnel */
 	char *tls_client_ca, *tls_client_cert, *tls_client_key, *tls_client_sni;
 	long timeout_ms;  /* connect and command timeout; 0 = KEYSTORE_REDIS_TIMEOUT_MS */
 };
@@ -52,7 +52,7 @@ struct keystore_redis_opts {
 	CONF_INT("redis_db_keys", T, m.db_keys, db_keys_def, -1, 65535,                 \
 		 "Number of Redis database for keys"),                                  \
 	CONF_BOOL("redis_tls_enable", T, m.tls_enable, "false",                         \
-		  "Use TLS to encrypt transport with Redis (not supported by this build)"), \
+		  "Use TLS to encrypt transport with Redis"),                            \
 	CONF_STR("redis_tls_client_ca", T, m.tls_client_ca, "",                         \
 		 "Path to root certificate for Redis TLS"),                             \
 	CONF_STR("redis_tls_client_cert", T, m.tls_client_cert, "",                     \
@@ -72,9 +72,8 @@ bool keystore_redis_keys_enabled(const struct keystore_redis_opts *o);
  * registers redis_db_tokens (otherwise o->db_tokens is not looked at). Returns 0 or
  * ACRA_EINVAL with keystore_last_error() set: equal DB numbers give Acra's text
  * "Identical Redis DB parameters, one of redis_db_tokens or redis_db_keys should be
- * provided"; redis_tls_enable is refused (hiredis 0.14, the library this build uses, has no
- * TLS; use a TLS tunnel such as stunnel on 127.0.0.1); a malformed redis_host_port is
- * named. */
+ * provided"; a malformed redis_host_port is named. With tls_enable the connection goes
+ * through lib/tlstunnel (hiredis 0.14 has no TLS of its own). */
 int keystore_redis_check(const struct keystore_redis_opts *o, bool has_tokens_db)
 	ACRA_MUSTCHECK;
 
