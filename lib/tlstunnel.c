@@ -105,6 +105,9 @@ static SSL *tls_open(const struct tls_tunnel *t, int *fd_out, char *err, size_t 
 		if (vr != X509_V_OK)
 			snprintf(err, err_len, "TLS handshake with %s:%d failed: certificate verify "
 				 "failed: %s", t->host, t->port, X509_verify_cert_error_string(vr));
+		else if (ERR_peek_error() == 0)
+			snprintf(err, err_len, "TLS handshake with %s:%d failed: the server did not "
+				 "answer with TLS (a plain port?)", t->host, t->port);
 		else
 			snprintf(err, err_len, "TLS handshake with %s:%d failed: %s", t->host,
 				 t->port, tls_last_error(e, sizeof(e)));

@@ -372,44 +372,18 @@ struct listed {
 	char version[64]; /* rotated version time, or empty for the current key */
 };
 
-static bool ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
-{
-	size_t sl = strlen(suffix);
-
-	if (len < sl || memcmp(s + len - sl, suffix, sl) != 0)
-		return false;
-	*stem = len - sl;
-	return true;
-}
-
 /* Which key a file of the keystore's top directory belongs to. */
 static bool classify(const char *name, struct key_ref *r)
 {
-	static const struct {
-		const char *suffix;
-		enum keystore_kind kind;
-	} sfx[] = {
-		{ "_storage_sym", KEYSTORE_STORAGE_SYM }, { "_zone_sym", KEYSTORE_ZONE_SYM },
-		{ "_storage.pub", KEYSTORE_STORAGE },     { "_storage", KEYSTORE_STORAGE },
-		{ "_zone.pub", KEYSTORE_ZONE },           { "_zone", KEYSTORE_ZONE },
-		{ "_hmac", KEYSTORE_HMAC },               { "_server.pub", KEYSTORE_SERVER },
-		{ "_server", KEYSTORE_SERVER },           { "_translator.pub", KEYSTORE_TRANSLATOR },
-		{ "_translator", KEYSTORE_TRANSLATOR },   { ".pub", KEYSTORE_CONNECTOR },
-	};
-	size_t len = strlen(name), stem;
+	size_t id_len = 0;
+	enum keystore_part part;
 
 	memset(r, 0, sizeof(*r));
-	if (strcmp(name, "secure_log_key") == 0) {
-		r->kind = KEYSTORE_LOG;
-		return true;
-	}
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
-		if (ends_with(name, len, sfx[i].suffix, &stem)) {
-			r->kind = sfx[i].kind;
-			return set_id(r, name, stem);
-		}
-	r->kind = KEYSTORE_CONNECTOR; /* a bare client id: connector transport key */
-	return set_id(r, name, len);
+	if (keystore_classify_file(name, &r->kind, &part, &id_len) != ACRA_OK)
+		return false;
+	memcpy(r->id, name, id_len);
+	r->id[id_len] = '\0';
+	return true;
 }
 
 static int add_listed(struct listed **v, size_t *n, size_t *cap, const struct key_ref *r,

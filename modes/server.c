@@ -616,6 +616,25 @@ static void server_cfg_free(struct server_cfg *c)
 
 /* Open the keystore of --keys_dir with the master key from ACRA_MASTER_KEY. Errors are
  * logged with event code 512 (master key) or 510 (keystore). */
+/* keystore_cache_on_start_enable: every key in the cache before clients come, so that no
+ * request waits for the keystore (with keys in Redis: for a Redis round trip). */
+static int preload_keys(struct server *srv, const struct server_cfg *c)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!c->keystore_cache_on_start_enable || c->keystore_cache_size == -1)
+		return ACRA_OK;
+	rc = keystore_preload(srv->ks, &n);
+	if (rc != ACRA_OK) {
+		log_code(LOG_ERROR, LOG_CODE_KEYSTORE_INIT, "cannot load the keys into the cache: %s",
+			 keystore_last_error());
+		return rc;
+	}
+	log_info("%zu keys loaded into the cache", n);
+	return ACRA_OK;
+}
+
 static int keystore_setup(struct server *srv, const struct server_cfg *c)
 {
 	struct keystore_opts o;
@@ -641,17 +660,18 @@ static int keystore_setup(struct server *srv, const struct server_cfg *c)
 			 c->keys_dir, keystore_last_error());
 		return rc;
 	}
-	return ACRA_OK;
+	return preload_keys(srv, c);
 }
 
-/* SIGHUP: forget cached keys (files may have changed). */
+/* SIGHUP: forget cached keys (files may have changed), then load them again when asked to. */
 static void keystore_reload(void *arg, const struct server_cfg *c)
 {
 	struct server *srv = arg;
 
-	(void)c;
 	keystore_reset(srv->ks);
 	log_info("Key cache cleared");
+	if (preload_keys(srv, c) != ACRA_OK)
+		log_warn("keys are read again when they are needed");
 }
 
 /* Run the poison script without waiting for it: a child forks the script and exits at

@@ -853,6 +853,107 @@ int keystore_generate(struct keystore *ks, enum keystore_kind kind, const uint8_
 	return rc;
 }
 
+static bool ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
+{
+	size_t sl = strlen(suffix);
+
+	if (len < sl || memcmp(s + len - sl, suffix, sl) != 0)
+		return false;
+	*stem = len - sl;
+	return true;
+}
+
+int keystore_classify_file(const char *name, enum keystore_kind *kind, enum keystore_part *part,
+			   size_t *id_len)
+{
+	static const struct {
+		const char *suffix;
+		enum keystore_kind kind;
+		enum keystore_part part;
+	} sfx[] = {
+		{ "_storage_sym", KEYSTORE_STORAGE_SYM, KEYSTORE_PRIVATE },
+		{ "_zone_sym", KEYSTORE_ZONE_SYM, KEYSTORE_PRIVATE },
+		{ "_storage.pub", KEYSTORE_STORAGE, KEYSTORE_PUBLIC },
+		{ "_storage", KEYSTORE_STORAGE, KEYSTORE_PRIVATE },
+		{ "_zone.pub", KEYSTORE_ZONE, KEYSTORE_PUBLIC },
+		{ "_zone", KEYSTORE_ZONE, KEYSTORE_PRIVATE },
+		{ "_hmac", KEYSTORE_HMAC, KEYSTORE_PRIVATE },
+		{ "_server.pub", KEYSTORE_SERVER, KEYSTORE_PUBLIC },
+		{ "_server", KEYSTORE_SERVER, KEYSTORE_PRIVATE },
+		{ "_translator.pub", KEYSTORE_TRANSLATOR, KEYSTORE_PUBLIC },
+		{ "_translator", KEYSTORE_TRANSLATOR, KEYSTORE_PRIVATE },
+		{ ".pub", KEYSTORE_CONNECTOR, KEYSTORE_PUBLIC },
+	};
+	size_t len = strlen(name), stem;
+
+	*id_len = 0;
+	if (strcmp(name, "secure_log_key") == 0) {
+		*kind = KEYSTORE_LOG;
+		*part = KEYSTORE_PRIVATE;
+		return ACRA_OK;
+	}
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (ends_with(name, len, sfx[i].suffix, &stem)) {
+			if (!keystore_id_is_valid((const uint8_t *)name, stem))
+				return ACRA_EINVAL;
+			*kind = sfx[i].kind;
+			*part = sfx[i].part;
+			*id_len = stem;
+			return ACRA_OK;
+		}
+	if (!keystore_id_is_valid((const uint8_t *)name, len))
+		return ACRA_EINVAL;
+	*kind = KEYSTORE_CONNECTOR; /* a bare client id: connector transport key */
+	*part = KEYSTORE_PRIVATE;
+	*id_len = len;
+	return ACRA_OK;
+}
+
+int keystore_preload(struct keystore *ks, size_t *n_loaded)
+{
+	static const enum keystore_kind wanted[] = { KEYSTORE_STORAGE, KEYSTORE_STORAGE_SYM,
+						     KEYSTORE_ZONE, KEYSTORE_ZONE_SYM,
+						     KEYSTORE_HMAC };
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	*n_loaded = 0;
+	rc = keystore_list_files(ks, false, NULL, &names, &n);
+	for (size_t i = 0; i < n && rc == ACRA_OK; i++) {
+		enum keystore_kind kind;
+		enum keystore_part part;
+		struct keystore_keys k;
+		size_t id_len;
+		bool want = false;
+
+		if (keystore_classify_file(names[i], &kind, &part, &id_len) != ACRA_OK ||
+		    part != KEYSTORE_PRIVATE)
+			continue;
+		for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++)
+			want = want || wanted[w] == kind;
+		if (!want)
+			continue;
+		rc = keystore_get(ks, kind, KEYSTORE_PRIVATE, (const uint8_t *)names[i], id_len, &k);
+		if (rc == ACRA_OK) {
+			keystore_put(ks, &k);
+			(*n_loaded)++;
+		}
+	}
+	for (int pk = 0; pk < 2 && rc == ACRA_OK; pk++) { /* poison keys, if any */
+		struct keystore_keys k;
+
+		if (keystore_get(ks, pk ? KEYSTORE_POISON_SYM : KEYSTORE_POISON, KEYSTORE_PRIVATE,
+				 NULL, 0, &k) == ACRA_OK) {
+			keystore_put(ks, &k);
+			(*n_loaded)++;
+		}
+		keystore_clear_error();
+	}
+	keystore_names_free(names, n);
+	return rc;
+}
+
 int keystore_list_files(struct keystore *ks, bool public_dir, const char *sub, char ***names,
 			size_t *n_names)
 {

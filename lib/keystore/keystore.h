@@ -209,6 +209,17 @@ int keystore_generate_zone(struct keystore *ks, char id[ZONE_ID_LEN + 1],
 int keystore_list_files(struct keystore *ks, bool public_dir, const char *sub, char ***names,
 			size_t *n_names) ACRA_MUSTCHECK;
 
+/* Which key a file name of the keystore's top directory holds: kind, part and the length of
+ * the id at the start of name. Returns 0 or ACRA_EINVAL (not a key file name). */
+int keystore_classify_file(const char *name, enum keystore_kind *kind, enum keystore_part *part,
+			   size_t *id_len) ACRA_MUSTCHECK;
+
+/* Load every storage, zone and HMAC key (and the poison keys) into the cache, as Acra's
+ * keystore_cache_on_start_enable does, so that requests do not wait for storage (Redis) to
+ * read them. Returns 0, or the first error of a key that does not load (a wrong master key
+ * or a damaged file: keystore_last_error() names it). *n_loaded: keys cached. */
+int keystore_preload(struct keystore *ks, size_t *n_loaded) ACRA_MUSTCHECK;
+
 /* Rotated versions of (kind, part, id): the names in <file>.old/, oldest first. */
 int keystore_history(struct keystore *ks, enum keystore_kind kind, enum keystore_part part,
 		     const uint8_t *id, size_t id_len, char ***names, size_t *n_names) ACRA_MUSTCHECK;

@@ -129,8 +129,8 @@ DOWN=$(svc_freeport)
 IN=as check "Redis down at start: exit 1" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1 --redis_host_port=127.0.0.1:$DOWN
 check "Redis down at start: the error names the address" has "cannot use Redis at 127.0.0.1:$DOWN"
 check "keymaker with Redis down: exit 1" run 1 "$ACRA" keymaker --client_id=client1 --redis_host_port=127.0.0.1:$DOWN
-IN=as check "redis_tls_enable is refused: exit 1" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1 $R --redis_tls_enable
-check "redis_tls_enable: the error says why" has "TLS to Redis is not supported"
+IN=as check "redis_tls_enable against a plain Redis: exit 1" run 1 "$ACRA" reader --keys_dir=keys --client_id=client1 $R --redis_tls_enable
+check "redis_tls_enable against a plain Redis: the error says why" has "Redis TLS: TLS handshake with 127.0.0.1:.* failed: the server did not answer with TLS"
 check "malformed redis_host_port: exit 1" run 1 "$ACRA" keymaker --redis_host_port=nohostport
 check "malformed redis_host_port: named" has "redis_host_port"
 # shellcheck disable=SC2086
