@@ -106,8 +106,28 @@ if [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/postgres" ]; then
 	# shellcheck disable=SC2086
 	if acra_start --db_host=127.0.0.1 --db_port="$PG_PORT" --client_id=client1 --keys_dir=keys $R; then
 		ok "acra server starts with --redis_host_port and --redis_db_keys=$DB"
+		check "acra server loaded the keys into its cache at start" \
+			grep -q 'keys loaded into the cache' "$ACRA_LOG"
+		# Redis frozen before the first query: the keys loaded at start decrypt at once
+		kill -STOP "$REDIS_PID"
+		t0=$(date +%s%N)
+		got=$(pg_psql "$ACRA_PORT" -c 'SELECT b FROM enc WHERE id = 1' 2>&1 || true)
+		t1=$(date +%s%N)
+		kill -CONT "$REDIS_PID"
+		check "with Redis frozen, the first query decrypts from the cache in under 1 s" \
+			[ "$got" = "\\x$(hex plain)" ] && [ $(((t1 - t0) / 1000000)) -lt 1000 ]
 		check "acra server decrypts the AcraStruct with the private key from Redis" \
 			[ "$(pg_psql "$ACRA_PORT" -c 'SELECT b FROM enc WHERE id = 1')" = "\\x$(hex plain)" ]
+		acra_stop
+		# the same without loading at start: the first query needs Redis
+		# shellcheck disable=SC2086
+		acra_start --db_host=127.0.0.1 --db_port="$PG_PORT" --client_id=client1 --keys_dir=keys $R \
+			--keystore_cache_on_start_enable=false || bad "server starts without the preload"
+		kill -STOP "$REDIS_PID"
+		got=$(pg_psql "$ACRA_PORT" -c 'SELECT b FROM enc WHERE id = 1' 2>&1 || true)
+		kill -CONT "$REDIS_PID"
+		check "without keystore_cache_on_start_enable a frozen Redis leaves the value encrypted" \
+			[ "$got" != "\\x$(hex plain)" ]
 		acra_stop
 	else
 		bad "acra server starts with --redis_host_port and --redis_db_keys=$DB"
