@@ -26,6 +26,7 @@ LIB_SRCS := \
 	lib/acrawriter.c \
 	lib/bytes.c \
 	lib/certid.c \
+	lib/cli.c \
 	lib/codec.c \
 	lib/conf.c \
 	lib/crypto/acrablock.c \
@@ -107,6 +108,7 @@ UNIT_SRCS := \
 	t/unit/test_session.c \
 	t/unit/test_pgproxy.c \
 	t/unit/test_mysqlproxy.c \
+	t/unit/proxy_fixture.c \
 	t/unit/test_sym.c \
 	t/unit/test_tls.c \
 	t/unit/test_transport.c \

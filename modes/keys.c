@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "lib/cli.h"
 #include "lib/conf.h"
 #include "lib/crypto/cell.h"
 #include "lib/crypto/ec.h"
@@ -92,22 +93,8 @@ static const struct conf_spec keys_spec = {
 	"key administration: generate (rotate), list, read, destroy, export, import", keys_opts
 };
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("acra-keys: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static bool given(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#define fail(...) cli_fail("acra-keys", __VA_ARGS__)
+#define given cli_given
 
 /* ---- key ids ------------------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "lib/cli.h"
 #include "lib/conf.h"
 #include "lib/crypto/acrablock.h"
 #include "lib/crypto/acrastruct.h"
@@ -54,22 +55,8 @@ static const struct conf_spec reader_spec = {
 	reader_opts
 };
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("acra-reader: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static bool given(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#define fail(...) cli_fail("acra-reader", __VA_ARGS__)
+#define given cli_given
 
 static int reader_check(const struct reader_cfg *c)
 {

@@ -32,6 +32,7 @@
 #include <mysql.h>
 #include <sodium.h>
 
+#include "lib/cli.h"
 #include "lib/conf.h"
 #include "lib/crypto/acrablock.h"
 #include "lib/crypto/acrastruct.h"
@@ -96,22 +97,8 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("acra-rotate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static bool given(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#define fail(...) cli_fail("acra-rotate", __VA_ARGS__)
+#define given cli_given
 
 /* ---- the database ---------------------------------------------------------------------- */
 

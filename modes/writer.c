@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "lib/cli.h"
 #include "lib/conf.h"
 #include "lib/crypto/acrablock.h"
 #include "lib/crypto/acrastruct.h"
@@ -64,22 +65,8 @@ static const struct conf_spec writer_spec = {
 	writer_opts
 };
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("acra-writer: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static bool given(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#define fail(...) cli_fail("acra-writer", __VA_ARGS__)
+#define given cli_given
 
 static int writer_check(const struct writer_cfg *c)
 {

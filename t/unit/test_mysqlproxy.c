@@ -5,8 +5,6 @@
  * without envelopes passed byte for byte, capabilities the proxy cannot follow removed from
  * the greeting, a malformed row from the server turned into an ERR packet for the client,
  * and a client packet out of sequence answered with an ERR packet. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,11 +15,10 @@
 
 #include "lib/crypto/acrablock.h"
 #include "lib/mysqlproxy.h"
-#include "lib/net.h"
-#include "lib/reactor.h"
 #include "lib/secmem.h"
 #include "lib/session.h"
 #include "proto/mysql.h"
+#include "t/unit/proxy_fixture.h"
 #include "t/unit/suites.h"
 
 static const uint8_t key_a[32] = "0123456789abcdef0123456789abcdef";
@@ -160,32 +157,14 @@ struct fake_my {
 	uint32_t seen_caps;  /* capabilities in the handshake response that arrived */
 };
 
-static bool read_full(int fd, uint8_t *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd pf = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&pf, 1, 3000) != 1)
-			return false;
-		r = read(fd, p + got, n - got);
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
-
 static bool read_packet(int fd, uint8_t *p, size_t cap, size_t *n)
 {
 	uint8_t h[4];
 
-	if (!read_full(fd, h, 4))
+	if (!fx_read_full(fd, h, 4))
 		return false;
 	*n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
-	return *n <= cap && read_full(fd, p, *n);
+	return *n <= cap && fx_read_full(fd, p, *n);
 }
 
 static void greeting(struct buf *b, uint32_t caps)
@@ -242,17 +221,7 @@ done:
 
 static void my_start(struct fake_my *db)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-
-	db->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(db->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(db->lfd, 4), 0);
-	ck_assert_int_eq(getsockname(db->lfd, (struct sockaddr *)&sin, &sl), 0);
-	db->port = ntohs(sin.sin_port);
+	db->lfd = fx_listen(&db->port);
 	ck_assert_int_eq(pthread_create(&db->th, NULL, my_main, db), 0);
 }
 
@@ -266,79 +235,34 @@ static void my_stop(struct fake_my *db)
 /* ---- the proxy ---- */
 
 struct proxy {
-	struct reactor *r;
-	struct session_env env;
-	struct session_listener l;
+	struct fx_proxy fx;
 	struct pgproxy_config cfg;
 	unsigned port;
-	pthread_t th;
-	int result;
 };
-
-static void *proxy_main(void *arg)
-{
-	struct proxy *p = arg;
-
-	p->result = reactor_run(p->r, 2);
-	return NULL;
-}
 
 static void proxy_start(struct proxy *p, unsigned db_port)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-	struct net_addr a;
-	char err[256], s[64];
-	int fd;
-
 	memset(p, 0, sizeof(*p));
 	p->cfg.scan = CODEC_SCAN_WHOLE;
 	p->cfg.keys = (struct codec_keys){ keys_get, keys_release, NULL };
-	ck_assert_int_eq(session_env_set_db(&p->env, "127.0.0.1", db_port), ACRA_OK);
-	p->env.connect_timeout_s = 2;
-	p->env.client_id = "clientA";
-	p->env.hooks = &mysqlproxy_hooks;
-	p->env.hooks_arg = &p->cfg;
-	session_listener_publish(&p->l, &p->env);
-	ck_assert_int_eq(reactor_new(&p->r, 1), ACRA_OK);
-	reactor_on_worker(p->r, session_worker_init, session_worker_fini, p->r);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	p->port = ntohs(sin.sin_port);
-	close(fd);
-	snprintf(s, sizeof(s), "tcp://127.0.0.1:%u/", p->port);
-	ck_assert_int_eq(net_parse(s, &a, err, sizeof(err)), ACRA_OK);
-	ck_assert_msg(reactor_listen(p->r, &a, session_accept, &p->l, err, sizeof(err)) == ACRA_OK,
-		      "%s", err);
-	ck_assert_int_eq(pthread_create(&p->th, NULL, proxy_main, p), 0);
+	fx_proxy_start(&p->fx, db_port, &mysqlproxy_hooks, &p->cfg, "clientA");
+	p->port = p->fx.port;
 }
 
 static void proxy_stop(struct proxy *p)
 {
-	reactor_shutdown(p->r);
-	pthread_join(p->th, NULL);
-	reactor_free(p->r);
+	fx_proxy_stop(&p->fx);
 }
 
 /* Connect, read the greeting (its capabilities in *caps), send a handshake response with
  * client_caps, read the OK. */
 static int client_login(unsigned port, uint32_t client_caps, uint32_t *caps)
 {
-	struct sockaddr_in sin;
 	uint8_t in[1024];
 	struct buf hs = { .len = 0 }, out = { .len = 0 };
 	size_t n;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = fx_connect(port);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	ck_assert(read_packet(fd, in, sizeof(in), &n));
 	ck_assert_int_eq(in[0], 10);
 	{

@@ -21,6 +21,7 @@
 #include "lib/reactor.h"
 #include "lib/secmem.h"
 #include "lib/session.h"
+#include "t/unit/proxy_fixture.h"
 #include "t/unit/suites.h"
 
 static const uint8_t key_a[32] = "0123456789abcdef0123456789abcdef";
@@ -155,24 +156,6 @@ struct fake_pg {
 	size_t resp_len;
 };
 
-static bool read_full(int fd, uint8_t *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd pf = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&pf, 1, 3000) != 1)
-			return false;
-		r = read(fd, p + got, n - got);
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
-
 static void *pg_main(void *arg)
 {
 	struct fake_pg *db = arg;
@@ -183,18 +166,18 @@ static void *pg_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
-	if (!read_full(fd, buf, 4))
+	if (!fx_read_full(fd, buf, 4))
 		goto out;
 	len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
-	if (len < 8 || len > sizeof(buf) || !read_full(fd, buf, len - 4))
+	if (len < 8 || len > sizeof(buf) || !fx_read_full(fd, buf, len - 4))
 		goto out;
 	if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello))
 		goto out;
 	for (;;) {
-		if (!read_full(fd, buf, 5))
+		if (!fx_read_full(fd, buf, 5))
 			break;
 		len = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
-		if (len < 4 || len - 4 > sizeof(buf) || !read_full(fd, buf + 5, len - 4))
+		if (len < 4 || len - 4 > sizeof(buf) || !fx_read_full(fd, buf + 5, len - 4))
 			break;
 		if (buf[0] == 'X')
 			break;
@@ -209,17 +192,7 @@ out:
 
 static void pg_start_fake(struct fake_pg *db)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-
-	db->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(db->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(db->lfd, 4), 0);
-	ck_assert_int_eq(getsockname(db->lfd, (struct sockaddr *)&sin, &sl), 0);
-	db->port = ntohs(sin.sin_port);
+	db->lfd = fx_listen(&db->port);
 	ck_assert_int_eq(pthread_create(&db->th, NULL, pg_main, db), 0);
 }
 
@@ -233,76 +206,29 @@ static void pg_stop_fake(struct fake_pg *db)
 /* ---- the proxy ---- */
 
 struct proxy {
-	struct reactor *r;
-	struct session_env env;
-	struct session_listener l;
+	struct fx_proxy fx;
 	struct pgproxy_config cfg;
 	unsigned port;
-	pthread_t th;
-	int result;
 };
-
-static void *proxy_main(void *arg)
-{
-	struct proxy *p = arg;
-
-	p->result = reactor_run(p->r, 2);
-	return NULL;
-}
 
 static void proxy_start(struct proxy *p, unsigned db_port)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-	struct net_addr a;
-	char err[256], s[64];
-	int fd;
-
 	memset(p, 0, sizeof(*p));
 	p->cfg.scan = CODEC_SCAN_WHOLE;
 	p->cfg.text_enc = CODEC_ENC_PG_TEXT;
 	p->cfg.keys = (struct codec_keys){ keys_get, keys_release, NULL };
-	ck_assert_int_eq(session_env_set_db(&p->env, "127.0.0.1", db_port), ACRA_OK);
-	p->env.connect_timeout_s = 2;
-	p->env.client_id = "clientA";
-	p->env.hooks = &pgproxy_hooks;
-	p->env.hooks_arg = &p->cfg;
-	session_listener_publish(&p->l, &p->env);
-	ck_assert_int_eq(reactor_new(&p->r, 1), ACRA_OK);
-	reactor_on_worker(p->r, session_worker_init, session_worker_fini, p->r);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	p->port = ntohs(sin.sin_port);
-	close(fd);
-	snprintf(s, sizeof(s), "tcp://127.0.0.1:%u/", p->port);
-	ck_assert_int_eq(net_parse(s, &a, err, sizeof(err)), ACRA_OK);
-	ck_assert_msg(reactor_listen(p->r, &a, session_accept, &p->l, err, sizeof(err)) == ACRA_OK,
-		      "%s", err);
-	ck_assert_int_eq(pthread_create(&p->th, NULL, proxy_main, p), 0);
+	fx_proxy_start(&p->fx, db_port, &pgproxy_hooks, &p->cfg, "clientA");
+	p->port = p->fx.port;
 }
 
 static void proxy_stop(struct proxy *p)
 {
-	reactor_shutdown(p->r);
-	pthread_join(p->th, NULL);
-	reactor_free(p->r);
+	fx_proxy_stop(&p->fx);
 }
 
 static int client_connect(unsigned port)
 {
-	struct sockaddr_in sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	return fd;
+	return fx_connect(port);
 }
 
 /* StartupMessage on fd, then AuthenticationOk + ReadyForQuery back. */
@@ -313,7 +239,7 @@ static void login_on(int fd)
 	uint8_t buf[15];
 
 	ck_assert_int_eq(write(fd, startup, sizeof(startup)), (ssize_t)sizeof(startup));
-	ck_assert(read_full(fd, buf, sizeof(buf)));
+	ck_assert(fx_read_full(fd, buf, sizeof(buf)));
 	ck_assert_int_eq(buf[0], 'R');
 	ck_assert_int_eq(buf[9], 'Z');
 }
@@ -336,12 +262,12 @@ static size_t client_query(int fd, uint8_t *out, size_t cap)
 	for (;;) {
 		uint32_t len;
 
-		if (!read_full(fd, out + got, 5))
+		if (!fx_read_full(fd, out + got, 5))
 			break;
 		len = (uint32_t)out[got + 1] << 24 | (uint32_t)out[got + 2] << 16 |
 		      (uint32_t)out[got + 3] << 8 | out[got + 4];
 		ck_assert_uint_le(got + 1 + len, cap);
-		if (!read_full(fd, out + got + 5, len - 4))
+		if (!fx_read_full(fd, out + got + 5, len - 4))
 			break;
 		got += 1 + len;
 		if (out[got - 1 - len] == 'Z')
@@ -445,7 +371,7 @@ START_TEST(test_ssl_request_answered_n)
 	proxy_start(&p, db.port);
 	fd = client_connect(p.port);
 	ck_assert_int_eq(write(fd, sslreq, sizeof(sslreq)), (ssize_t)sizeof(sslreq));
-	ck_assert(read_full(fd, &c, 1));
+	ck_assert(fx_read_full(fd, &c, 1));
 	ck_assert_int_eq(c, 'N');
 	/* after the 'N' the same connection logs in in clear text; the database never saw
 	 * the SSLRequest (it would have taken it for a startup packet) */
@@ -482,7 +408,7 @@ START_TEST(test_bad_datarow_from_db)
 	ck_assert_uint_lt(o, n);
 	ck_assert_int_eq(got[o], 'E');
 	ck_assert(memmem(got + o, n - o, "08P01", 5) != NULL);
-	ck_assert(!read_full(fd, got, 1)); /* closed */
+	ck_assert(!fx_read_full(fd, got, 1)); /* closed */
 	close(fd);
 	proxy_stop(&p);
 	pg_stop_fake(&db);
